@@ -1,0 +1,94 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Runtime;
+
+/// <summary>
+/// Process-wide TorchSharp setup shared by the AnatomyR1 models and trainers: device selection, the CPU
+/// thread count (set once: libtorch slows down badly when two workloads compete for few cores) and seeding.
+/// </summary>
+public static class TorchRuntime
+{
+    private static readonly object Gate = new();
+    private static int? _threads;
+
+    /// <summary>
+    /// Parses a device specification: <c>auto</c> (CUDA when libtorch has it, else CPU), <c>cpu</c>,
+    /// <c>cuda</c> or <c>cuda:N</c>.
+    /// </summary>
+    /// <param name="spec">The specification; case-insensitive, surrounding whitespace ignored.</param>
+    /// <returns>The TorchSharp device.</returns>
+    /// <exception cref="ArgumentException">The text is not one of the forms above, or CUDA was asked for and
+    /// the loaded libtorch has no CUDA support (add a CUDA libtorch package to the application).</exception>
+    public static Device ResolveDevice(string? spec)
+    {
+        string text = (spec ?? "auto").Trim().ToLowerInvariant();
+        if (text is "" or "auto")
+        {
+            return cuda.is_available() ? CUDA : CPU;
+        }
+
+        if (text == "cpu")
+        {
+            return CPU;
+        }
+
+        if (text == "cuda" || text.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            int index = 0;
+            if (text.Length > 4 && (!int.TryParse(text.AsSpan(5), out index) || index < 0))
+            {
+                throw new ArgumentException($"Device '{spec}': the CUDA index must be a non-negative integer, e.g. cuda:0.", nameof(spec));
+            }
+
+            if (!cuda.is_available())
+            {
+                throw new ArgumentException(
+                    $"Device '{spec}' asks for CUDA, but the loaded libtorch has no CUDA support. "
+                    + "Reference a CUDA build of libtorch in the application, or use 'cpu'.", nameof(spec));
+            }
+
+            if (index >= cuda.device_count())
+            {
+                throw new ArgumentException($"Device '{spec}': only {cuda.device_count()} CUDA device(s) are visible.", nameof(spec));
+            }
+
+            return new Device(DeviceType.CUDA, index);
+        }
+
+        throw new ArgumentException($"Device '{spec}' is not recognised; use auto, cpu, cuda or cuda:N.", nameof(spec));
+    }
+
+    /// <summary>
+    /// Sets libtorch's intra-op thread count once per process. Later calls with a different value are ignored
+    /// (libtorch cannot change it reliably after work has started); the value in effect is returned.
+    /// </summary>
+    /// <param name="threads">Threads to use; 0 or less means the number of processor cores.</param>
+    /// <returns>The thread count in effect.</returns>
+    public static int EnsureThreads(int threads = 0)
+    {
+        lock (Gate)
+        {
+            if (_threads is int current)
+            {
+                return current;
+            }
+
+            int wanted = threads > 0 ? threads : Environment.ProcessorCount;
+            torch.set_num_threads(wanted);
+            _threads = wanted;
+            return wanted;
+        }
+    }
+
+    /// <summary>Seeds libtorch's generators (CPU and, when present, CUDA) for reproducible runs.</summary>
+    /// <param name="seed">The seed.</param>
+    public static void Seed(long seed)
+    {
+        torch.manual_seed(seed);
+        if (cuda.is_available())
+        {
+            torch.cuda.manual_seed_all(seed);
+        }
+    }
+}
