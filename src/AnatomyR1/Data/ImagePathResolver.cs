@@ -1,0 +1,68 @@
+namespace AnatomyR1.Data;
+
+/// <summary>
+/// Turns an image path as written in a data file into the path to open: trims whitespace, applies the first
+/// matching <see cref="ImagePathPrefixMap"/>, joins the result to the image root and refuses paths that leave it.
+/// </summary>
+public sealed class ImagePathResolver
+{
+    private readonly string? _root;
+    private readonly IReadOnlyList<ImagePathPrefixMap> _maps;
+
+    /// <summary>Creates a resolver.</summary>
+    /// <param name="imageRoot">Folder to resolve against and stay inside; null to keep paths as written.</param>
+    /// <param name="maps">Prefix rewrites, first match wins.</param>
+    public ImagePathResolver(string? imageRoot, IEnumerable<ImagePathPrefixMap>? maps = null)
+    {
+        _root = string.IsNullOrWhiteSpace(imageRoot) ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(imageRoot.Trim()));
+        _maps = maps?.ToArray() ?? Array.Empty<ImagePathPrefixMap>();
+    }
+
+    /// <summary>The absolute image root, or null.</summary>
+    public string? Root => _root;
+
+    /// <summary>Resolves one path.</summary>
+    /// <param name="written">The path as written in the data.</param>
+    /// <param name="resolved">The path to open.</param>
+    /// <param name="error">Why the path is unusable, when the method returns false.</param>
+    /// <returns>Whether the path is usable.</returns>
+    public bool TryResolve(string written, out string resolved, out string? error)
+    {
+        resolved = string.Empty;
+        error = null;
+        string path = written.Trim();
+        if (path.Length == 0)
+        {
+            error = "the image path is empty";
+            return false;
+        }
+
+        foreach (var map in _maps)
+        {
+            if (path.StartsWith(map.From, StringComparison.Ordinal))
+            {
+                path = map.To + path[map.From.Length..];
+                break;
+            }
+        }
+
+        if (_root is null)
+        {
+            resolved = path;
+            return true;
+        }
+
+        // With a root, every path is taken relative to it: a leading separator left by a prefix map is dropped.
+        string relative = path.TrimStart('/', '\\');
+        string full = Path.GetFullPath(Path.Combine(_root, relative));
+        string rootWithSeparator = _root + Path.DirectorySeparatorChar;
+        if (!full.StartsWith(rootWithSeparator, StringComparison.Ordinal))
+        {
+            error = $"the image path '{written.Trim()}' resolves to '{full}', outside the image root '{_root}'";
+            return false;
+        }
+
+        resolved = full;
+        return true;
+    }
+}

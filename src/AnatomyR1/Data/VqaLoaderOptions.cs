@@ -1,0 +1,39 @@
+namespace AnatomyR1.Data;
+
+/// <summary>Options for loading question files. Every field has a documented default.</summary>
+public sealed class VqaLoaderOptions
+{
+    /// <summary>The file format. Default: <see cref="VqaFormat.Auto"/>.</summary>
+    public VqaFormat Format { get; set; } = VqaFormat.Auto;
+
+    /// <summary>
+    /// Strict mode (default <c>true</c>) fails the load at the first bad record with a <see cref="VqaDataException"/>.
+    /// Lenient mode skips bad records and lists them in the <see cref="VqaLoadReport"/>; a file that cannot be
+    /// parsed at all (malformed or truncated JSON) fails in both modes.
+    /// </summary>
+    public bool Strict { get; set; } = true;
+
+    /// <summary>
+    /// Folder that image paths are resolved against. Default: null, which keeps paths as written (trimmed; after
+    /// <see cref="PrefixMaps"/>). When set, every path is taken relative to this folder (a leading '/' is dropped)
+    /// and a path that escapes it (through '..') is an error.
+    /// </summary>
+    public string? ImageRoot { get; set; }
+
+    /// <summary>
+    /// Prefix rewrites applied to image paths before joining them to <see cref="ImageRoot"/>, first match wins.
+    /// Example: <c>/CholecT45/data/ → ""</c> maps the published Anatomy-R1 paths into a local CholecT45 copy.
+    /// Default: none.
+    /// </summary>
+    public IList<ImagePathPrefixMap> PrefixMaps { get; } = new List<ImagePathPrefixMap>();
+
+    /// <summary>Whether a missing image file is an error (field <c>images</c>/<c>image_path</c>). Default: <c>false</c>.</summary>
+    public bool CheckImages { get; set; }
+
+    /// <summary>
+    /// SSG-VQA only: where a question file's image lies relative to <see cref="ImageRoot"/>, with <c>{video}</c>
+    /// (the folder of the <c>.txt</c>, e.g. <c>VID01</c>) and <c>{frame}</c> (its file name without extension).
+    /// Default: <c>{video}/{frame}.png</c>.
+    /// </summary>
+    public string SsgImagePattern { get; set; } = "{video}/{frame}.png";
+}
