@@ -57,7 +57,8 @@ public static partial class QuestionFamilyClassifier
     [GeneratedRegex(@"^there (is|are) an? .+;\s*what (is it|name is it|is its name)\s*\??$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex Rephrased();
 
-    [GeneratedRegex(@"^what (anatomy|thing|object|instrument) is (at|in) the (top|mid|middle|bottom)[- ](left|mid|middle|right) of the (frame|image)\s*\?$|^what (anatomy|thing|object|instrument) is (at|in) the cent(er|re) of the (frame|image)\s*\?$", RegexOptions.IgnoreCase)]
+    // The position slot is matched loosely: the published SSG-VQA records include "at the None of the frame".
+    [GeneratedRegex(@"^what (anatomy|thing|object|instrument) is (at|in) the [\w-]+ of the (frame|image)\s*\?$", RegexOptions.IgnoreCase)]
     private static partial Regex Positional();
 
     [GeneratedRegex(@"^how many\b", RegexOptions.IgnoreCase)]

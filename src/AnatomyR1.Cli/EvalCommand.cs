@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using AnatomyR1.Data;
+using AnatomyR1.Evaluation;
+using AnatomyR1.IO;
+using AnatomyR1.Prompts;
+using Microsoft.ML;
+using Spectre.Console;
+
+namespace AnatomyR1.Cli;
+
+/// <summary><c>anatomy-r1 eval &lt;predictions.jsonl&gt; --data &lt;file&gt;</c>: score predictions against a data file.</summary>
+internal static class EvalCommand
+{
+    public static Command Create(IAnsiConsole console, TextWriter stderr)
+    {
+        var predictions = new Argument<string>("predictions")
+        {
+            Description = "Predictions JSONL: one {\"id\"|\"index\": …, \"completion\"|\"letter\"|\"answer\": …} object per line.",
+        };
+        var data = new Option<string>("--data") { Description = "The data file the predictions answer.", Required = true };
+        var strategy = new Option<string>("--strategy")
+        {
+            Description = "How answers are read from completions: option-text (default), tag-letter (Med-R1) or nearest-option (OmniMedVQA).",
+            DefaultValueFactory = _ => "option-text",
+        };
+        strategy.AcceptOnlyFromAmong("option-text", "tag-letter", "nearest-option");
+        var json = new Option<bool>("--json") { Description = "Print the metrics as JSON (for scripts)." };
+        var output = new Option<string?>("--out") { Description = "Also write the metrics JSON to this file." };
+        var loader = new LoaderArguments();
+        var command = new Command("eval", "Score a predictions JSONL file against a data file: accuracy overall, per class, family, modality and question type; format compliance; confusion matrix.");
+        command.Arguments.Add(predictions);
+        command.Options.Add(data);
+        loader.AddTo(command);
+        command.Options.Add(strategy);
+        command.Options.Add(json);
+        command.Options.Add(output);
+        command.SetAction(parse =>
+        {
+            try
+            {
+                var loaded = VqaDataLoader.Load(parse.GetValue(data)!, loader.Build(parse));
+                string predictionsPath = parse.GetValue(predictions)!;
+                var records = PredictionFile.Read(predictionsPath);
+                var ml = new MLContext(seed: 0);
+                var view = PredictionFile.Join(ml, loaded.Samples, records, predictionsPath, out int missing);
+                var extraction = parse.GetValue(strategy) switch
+                {
+                    "tag-letter" => AnswerExtractionStrategy.TagLetter,
+                    "nearest-option" => AnswerExtractionStrategy.NearestOption,
+                    _ => AnswerExtractionStrategy.OptionText,
+                };
+                var result = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = extraction }).Evaluate(view);
+                string text = result.ToJson();
+                if (parse.GetValue(output) is string outPath)
+                {
+                    AtomicFile.WriteAllText(outPath, text);
+                }
+
+                if (parse.GetValue(json))
+                {
+                    console.Profile.Out.Writer.WriteLine(text);
+                }
+                else
+                {
+                    Render(console, result, missing);
+                }
+
+                if (missing > 0)
+                {
+                    stderr.WriteLine($"warning: {missing} record(s) have no prediction; they count as unanswered.");
+                }
+
+                foreach (var issue in loaded.Report.Issues)
+                {
+                    stderr.WriteLine("skipped: " + issue);
+                }
+
+                return loaded.Report.SkippedCount == 0 ? ExitCodes.Ok : ExitCodes.BadInput;
+            }
+            catch (VqaDataException ex)
+            {
+                stderr.WriteLine("error: " + ex.Message);
+                return ExitCodes.BadInput;
+            }
+        });
+        return command;
+    }
+
+    private static void Render(IAnsiConsole console, VqaEvaluationResult r, int missing)
+    {
+        console.MarkupLine($"Accuracy [bold]{r.Overall.Accuracy:P1}[/] ± {r.Overall.StandardError:P1} ({r.Overall.Correct}/{r.Overall.Count}); unanswered {r.Unanswered}" + (missing > 0 ? $" ({missing} without a prediction)" : string.Empty));
+        if (r.FormatCompliance is double format)
+        {
+            console.MarkupLine($"Format compliance {format:P1}");
+        }
+
+        Group(console, "Answer class", r.ByClass);
+        Group(console, "Question family", r.ByFamily);
+        if (r.ByModality.Count > 1)
+        {
+            Group(console, "Modality", r.ByModality);
+        }
+
+        if (r.ByQuestionType.Count > 1)
+        {
+            Group(console, "Question type", r.ByQuestionType);
+        }
+
+        var confusion = new Table().Title("Confusion (rows: truth, columns: prediction)").AddColumn(string.Empty);
+        foreach (string label in r.Confusion.Labels)
+        {
+            confusion.AddColumn(new TableColumn(Markup.Escape(label)).RightAligned());
+        }
+
+        for (int t = 0; t < r.Confusion.Labels.Count; t++)
+        {
+            confusion.AddRow(new[] { Markup.Escape(r.Confusion.Labels[t]) }
+                .Concat(r.Confusion.Counts[t].Select(c => c.ToString(CultureInfo.InvariantCulture))).ToArray());
+        }
+
+        console.Write(confusion);
+    }
+
+    private static void Group(IAnsiConsole console, string title, IReadOnlyDictionary<string, GroupAccuracy> groups)
+    {
+        var table = new Table().AddColumn(title).AddColumn(new TableColumn("N").RightAligned())
+            .AddColumn(new TableColumn("Accuracy").RightAligned()).AddColumn(new TableColumn("± s.e.").RightAligned());
+        foreach (var (key, g) in groups)
+        {
+            table.AddRow(Markup.Escape(key), g.Count.ToString(CultureInfo.InvariantCulture), g.Accuracy.ToString("P1", CultureInfo.InvariantCulture), g.StandardError.ToString("P1", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+    }
+}

@@ -1,0 +1,10 @@
+namespace AnatomyR1.Cli;
+
+/// <summary>Entry point of the <c>anatomy-r1</c> command.</summary>
+public static class Program
+{
+    /// <summary>Runs the command.</summary>
+    /// <param name="args">Command-line arguments.</param>
+    /// <returns>The exit code (see <see cref="ExitCodes"/>).</returns>
+    public static int Main(string[] args) => CliApp.Run(args, Console.Out, Console.Error);
+}
