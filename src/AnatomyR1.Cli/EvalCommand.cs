@@ -90,10 +90,10 @@ internal static class EvalCommand
 
     private static void Render(IAnsiConsole console, VqaEvaluationResult r, int missing)
     {
-        console.MarkupLine($"Accuracy [bold]{r.Overall.Accuracy:P1}[/] ± {r.Overall.StandardError:P1} ({r.Overall.Correct}/{r.Overall.Count}); unanswered {r.Unanswered}" + (missing > 0 ? $" ({missing} without a prediction)" : string.Empty));
+        console.MarkupLine($"Accuracy [bold]{Pct(r.Overall.Accuracy)}[/] ± {Pct(r.Overall.StandardError)} ({r.Overall.Correct}/{r.Overall.Count}); unanswered {r.Unanswered}" + (missing > 0 ? $" ({missing} without a prediction)" : string.Empty));
         if (r.FormatCompliance is double format)
         {
-            console.MarkupLine($"Format compliance {format:P1}");
+            console.MarkupLine($"Format compliance {Pct(format)}");
         }
 
         Group(console, "Answer class", r.ByClass);
@@ -123,13 +123,15 @@ internal static class EvalCommand
         console.Write(confusion);
     }
 
+    private static string Pct(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
     private static void Group(IAnsiConsole console, string title, IReadOnlyDictionary<string, GroupAccuracy> groups)
     {
         var table = new Table().AddColumn(title).AddColumn(new TableColumn("N").RightAligned())
             .AddColumn(new TableColumn("Accuracy").RightAligned()).AddColumn(new TableColumn("± s.e.").RightAligned());
         foreach (var (key, g) in groups)
         {
-            table.AddRow(Markup.Escape(key), g.Count.ToString(CultureInfo.InvariantCulture), g.Accuracy.ToString("P1", CultureInfo.InvariantCulture), g.StandardError.ToString("P1", CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(key), g.Count.ToString(CultureInfo.InvariantCulture), Pct(g.Accuracy), Pct(g.StandardError));
         }
 
         console.Write(table);

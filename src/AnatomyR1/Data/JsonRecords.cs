@@ -62,6 +62,12 @@ internal static class JsonRecords
     {
         var list = new RecordList();
         var span = utf8.Span;
+        if (span.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            list.Dispose();
+            throw new VqaDataException(new VqaLoadIssue(file, null, 1, null, "the file is empty; expected a JSON array of records"));
+        }
+
         var reader = new Utf8JsonReader(span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         int index = 0;
         int line = 1;

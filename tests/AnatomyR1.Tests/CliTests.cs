@@ -1,0 +1,124 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AnatomyR1.Cli;
+using Xunit;
+
+namespace AnatomyR1.Tests;
+
+/// <summary>The anatomy-r1 command end to end, in process, with captured output.</summary>
+public sealed class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void InspectReportsAllRecordsAndTheSixClasses()
+    {
+        var (code, output, error) = Run("inspect", TestData.GrpoJson);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("Loaded 1000 of 1000 records; skipped 0.", output, StringComparison.Ordinal);
+        foreach (var (name, count) in new[] { ("Liver", 232), ("Omentum", 187), ("Abdominal Wall Cavity", 178), ("Gallbladder", 147), ("Cystic Plate", 141), ("Gut", 115) })
+        {
+            Assert.Matches($@"│ {name}\s+│\s+{count} │", output);
+        }
+    }
+
+    [Fact]
+    public void InspectJsonIsMachineReadable()
+    {
+        var (code, output, _) = Run("inspect", TestData.AscJson, "--json");
+        Assert.Equal(ExitCodes.Ok, code);
+        var json = JsonNode.Parse(output)!;
+        Assert.Equal(1000, (int)json["loaded"]!);
+        Assert.Equal(239, (int)json["classes"]!["Abdominal Wall Cavity"]!);
+        Assert.True((bool)json["ok"]!);
+    }
+
+    [Fact]
+    public void CorruptedFileExitsOneNamingRecordAndField()
+    {
+        using var dir = new TempDir();
+        var array = JsonNode.Parse(File.ReadAllText(TestData.GrpoJson))!.AsArray();
+        array[123]!["answer"] = "Spleen";
+        string path = dir.File("GRPO.json", array.ToJsonString());
+        var (code, _, error) = Run("inspect", path);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("GRPO.json: record 123 (line 1), field 'answer': 'Spleen' is not among the options", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LenientInspectListsEverySkippedRecord()
+    {
+        using var dir = new TempDir();
+        var array = JsonNode.Parse(File.ReadAllText(TestData.GrpoJson))!.AsArray();
+        array[5]!["solution"] = "Q";
+        array[900]!.AsObject().Remove("images");
+        string path = dir.File("GRPO.json", array.ToJsonString());
+        var (code, output, error) = Run("inspect", path, "--lenient");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("Loaded 998 of 1000 records; skipped 2.", output, StringComparison.Ordinal);
+        Assert.Contains("record 5 (line 1), field 'solution'", error, StringComparison.Ordinal);
+        Assert.Contains("record 900 (line 1), field 'images'", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("inspect")]
+    [InlineData("frobnicate")]
+    [InlineData("inspect", "x.json", "--format", "csv")]
+    [InlineData("eval", "p.jsonl")]
+    [InlineData("inspect", "x.json", "--map", "nonsense")]
+    public void UsageErrorsExitTwo(params string[] args)
+    {
+        var (code, _, error) = Run(args);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HelpExitsZero()
+    {
+        var (code, output, _) = Run("--help");
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Contains("inspect", output, StringComparison.Ordinal);
+        Assert.Contains("eval", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EvalScoresCompletionsAndWritesJson()
+    {
+        using var dir = new TempDir();
+        var samples = AnatomyR1.Data.VqaDataLoader.Load(TestData.GrpoJson).Samples;
+        // Every 4th answer wrong (the next letter), the rest right; all in the R1 format.
+        var lines = samples.Select(s =>
+        {
+            string letter = s.RecordIndex % 4 == 0 ? ((char)('A' + ((s.CorrectIndex + 1) % 4))).ToString() : s.CorrectLetter;
+            return JsonSerializer.Serialize(new { id = s.SampleId, completion = $"<think>looking</think> <answer>{letter}</answer>" });
+        });
+        string predictions = dir.File("pred.jsonl", string.Join("\n", lines));
+        string metrics = Path.Combine(dir.Path, "out", "metrics.json");
+        var (code, output, error) = Run("eval", predictions, "--data", TestData.GrpoJson, "--out", metrics);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("Accuracy 75.0%", output, StringComparison.Ordinal);
+        Assert.Contains("Format compliance 100.0%", output, StringComparison.Ordinal);
+        var json = JsonNode.Parse(File.ReadAllText(metrics))!;
+        Assert.Equal(750, (int)json["overall"]!["correct"]!);
+        Assert.Equal(1000, (int)json["overall"]!["count"]!);
+    }
+
+    [Fact]
+    public void EvalWithUnknownIdExitsOne()
+    {
+        using var dir = new TempDir();
+        string predictions = dir.File("pred.jsonl", "{\"id\": \"nope\", \"letter\": \"A\"}\n");
+        var (code, _, error) = Run("eval", predictions, "--data", TestData.GrpoJson);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("line 1, field 'id': no record has id 'nope'", error, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,151 @@
+using AnatomyR1.Data;
+using AnatomyR1.Evaluation;
+using AnatomyR1.Prompts;
+using Microsoft.ML;
+using Xunit;
+
+namespace AnatomyR1.Tests;
+
+public sealed class EvaluatorTests
+{
+    private sealed class Row
+    {
+        public string[] Options { get; set; } = Array.Empty<string>();
+
+        public int CorrectIndex { get; set; }
+
+        public string Answer { get; set; } = string.Empty;
+
+        public string AnswerClass { get; set; } = string.Empty;
+
+        public string QuestionFamily { get; set; } = string.Empty;
+
+        public string Modality { get; set; } = string.Empty;
+
+        public string QuestionType { get; set; } = string.Empty;
+
+        public string Completion { get; set; } = string.Empty;
+    }
+
+    private static Row Mc(int correct, string completion, string family, string modality = "Endoscopy")
+    {
+        var options = new[] { "Liver", "Gut", "Omentum" };
+        return new Row
+        {
+            Options = options, CorrectIndex = correct, Answer = options[correct], AnswerClass = options[correct],
+            QuestionFamily = family, Modality = modality, QuestionType = "Anatomy Identification", Completion = completion,
+        };
+    }
+
+    [Fact]
+    public void HandComputedMetrics()
+    {
+        var rows = new[]
+        {
+            Mc(0, "<think>a</think> <answer>A</answer>", "Positional"),          // Liver → Liver ✓, formatted
+            Mc(0, "<answer>B</answer>", "Positional"),                           // Liver → Gut ✗
+            Mc(1, "<think>a</think> <answer>Gut</answer>", "OneHop"),            // Gut → Gut ✓, formatted
+            Mc(2, "no answer at all", "OneHop", "CT"),                           // Omentum → none ✗
+            Mc(2, "<think>b</think><answer>C</answer>", "TwoHop", "CT"),         // Omentum → Omentum ✓, formatted
+        };
+        var ml = new MLContext(seed: 1);
+        var result = ml.AnatomyR1().Evaluate(ml.Data.LoadFromEnumerable(rows));
+
+        Assert.Equal(new GroupAccuracy(5, 3), result.Overall);
+        Assert.Equal(0.6, result.Overall.Accuracy, 12);
+        Assert.Equal(Math.Sqrt(0.6 * 0.4 / 5), result.Overall.StandardError, 12);
+        Assert.Equal(1, result.Unanswered);
+        Assert.Equal(0.6, result.FormatCompliance!.Value, 12);
+        Assert.Equal(new GroupAccuracy(2, 1), result.ByClass["Liver"]);
+        Assert.Equal(new GroupAccuracy(1, 1), result.ByClass["Gut"]);
+        Assert.Equal(new GroupAccuracy(2, 1), result.ByClass["Omentum"]);
+        Assert.Equal(new GroupAccuracy(2, 1), result.ByFamily["Positional"]);
+        Assert.Equal(new GroupAccuracy(2, 1), result.ByFamily["OneHop"]);
+        Assert.Equal(new GroupAccuracy(1, 1), result.ByFamily["TwoHop"]);
+        Assert.Equal(new GroupAccuracy(3, 2), result.ByModality["Endoscopy"]);
+        Assert.Equal(new GroupAccuracy(2, 1), result.ByModality["CT"]);
+        Assert.Equal(new GroupAccuracy(5, 3), result.ByQuestionType["Anatomy Identification"]);
+
+        Assert.Equal(new[] { "Gut", "Liver", "Omentum", ConfusionMatrix.NoAnswer }, result.Confusion.Labels);
+        Assert.Equal(1, result.Confusion["Liver", "Liver"]);
+        Assert.Equal(1, result.Confusion["Liver", "Gut"]);
+        Assert.Equal(1, result.Confusion["Omentum", ConfusionMatrix.NoAnswer]);
+        Assert.Equal(5, result.Confusion.Counts.Sum(r => r.Sum()));
+    }
+
+    [Fact]
+    public void StrategyChangesHowCompletionsAreRead()
+    {
+        var rows = new[] { Mc(0, "<answer>Liver</answer>", "Positional") };
+        var ml = new MLContext(seed: 1);
+        var view = ml.Data.LoadFromEnumerable(rows);
+        Assert.Equal(1, ml.AnatomyR1().Evaluate(view, AnswerExtractionStrategy.OptionText).Overall.Correct);
+        Assert.Equal(0, ml.AnatomyR1().Evaluate(view, AnswerExtractionStrategy.TagLetter).Overall.Correct);
+        Assert.Equal(1, ml.AnatomyR1().Evaluate(view, AnswerExtractionStrategy.NearestOption).Overall.Correct);
+    }
+
+    [Fact]
+    public void JsonRoundTrips()
+    {
+        var ml = new MLContext(seed: 1);
+        var result = ml.AnatomyR1().Evaluate(ml.Data.LoadFromEnumerable(new[] { Mc(0, "<answer>A</answer>", "Positional"), Mc(1, "<answer>A</answer>", "OneHop") }));
+        string json = result.ToJson();
+        Assert.Contains("\"accuracy\": 0.5", json, StringComparison.Ordinal);
+        Assert.Contains("\"standardError\"", json, StringComparison.Ordinal);
+        var back = VqaEvaluationResult.FromJson(json);
+        Assert.Equal(result.Overall, back.Overall);
+        Assert.Equal(result.ByFamily["OneHop"], back.ByFamily["OneHop"]);
+        Assert.Equal(result.Confusion.Labels, back.Confusion.Labels);
+        Assert.Equal(result.Confusion.Counts.Select(r => r.ToArray()), back.Confusion.Counts.Select(r => r.ToArray()));
+    }
+
+    [Fact]
+    public void MissingPredictionColumnIsAClearError()
+    {
+        var ml = new MLContext(seed: 1);
+        var view = ml.Data.LoadFromEnumerable(VqaDataLoader.Load(TestData.GrpoJson).Samples.Take(3));
+        var ex = Assert.Throws<ArgumentException>(() => ml.AnatomyR1().Evaluate(view));
+        Assert.Contains("no prediction column", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PredictionFileJoinsByIndexAndCountsMissing()
+    {
+        using var dir = new TempDir();
+        var samples = VqaDataLoader.Load(TestData.GrpoJson).Samples;
+        var lines = samples.Take(10).Select(s => $"{{\"index\": {s.RecordIndex}, \"letter\": \"{s.CorrectLetter}\"}}");
+        string file = dir.File("pred.jsonl", string.Join("\n", lines) + "\n");
+        var ml = new MLContext(seed: 1);
+        var view = PredictionFile.Join(ml, samples, PredictionFile.Read(file), file, out int missing);
+        Assert.Equal(990, missing);
+        var result = ml.AnatomyR1().Evaluate(view);
+        Assert.Equal(new GroupAccuracy(1000, 10), result.Overall);
+        Assert.Equal(990, result.Unanswered);
+        Assert.Null(result.FormatCompliance);
+    }
+
+    [Fact]
+    public void PredictionFileErrorsNameTheLine()
+    {
+        using var dir = new TempDir();
+        var samples = VqaDataLoader.Load(TestData.GrpoJson).Samples;
+        var ml = new MLContext(seed: 1);
+
+        var bad = Assert.Throws<VqaDataException>(() => PredictionFile.Read(dir.File("a.jsonl", "{\"index\": 0, \"letter\": \"A\"}\n{\"index\": 1}\n")));
+        Assert.Equal(2, bad.Issue.Line);
+
+        var broken = Assert.Throws<VqaDataException>(() => PredictionFile.Read(dir.File("b.jsonl", "{\"index\": 0, \"letter\": \"A\"}\n\n{oops\n")));
+        Assert.Equal(3, broken.Issue.Line);
+
+        string unknown = dir.File("c.jsonl", "{\"id\": \"nope\", \"letter\": \"A\"}\n");
+        var ex = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(unknown), unknown, out _));
+        Assert.Equal("id", ex.Issue.Field);
+
+        string twice = dir.File("d.jsonl", "{\"index\": 3, \"letter\": \"A\"}\n{\"id\": \"GRPO.json#3\", \"letter\": \"B\"}\n");
+        var dup = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(twice), twice, out _));
+        Assert.Equal(2, dup.Issue.Line);
+
+        string mixed = dir.File("e.jsonl", "{\"index\": 3, \"letter\": \"A\"}\n{\"index\": 4, \"completion\": \"x\"}\n");
+        Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(mixed), mixed, out _));
+    }
+}
