@@ -27,7 +27,8 @@ public sealed class OtherFormatTests
         Assert.Equal("CT", s[0].Modality);
         Assert.Equal("Modality Recognition", s[0].QuestionType);
         Assert.Equal("Demo-Chest", s[0].Dataset);
-        Assert.Equal("Images/Demo-Chest/ct_0001.png", s[0].ImagePath);
+        // Without an image root, OmniMedVQA's relative paths point below the folder that holds QA_information.
+        Assert.Equal(Path.Combine(TestData.Fixtures, "omnimedvqa", "Images", "Demo-Chest", "ct_0001.png"), s[0].ImagePath);
 
         Assert.Equal(2, s[1].Options.Length);
         Assert.Equal(0, s[1].CorrectIndex);

@@ -3,18 +3,22 @@ namespace AnatomyR1.Data;
 /// <summary>
 /// Turns an image path as written in a data file into the path to open: trims whitespace, applies the first
 /// matching <see cref="ImagePathPrefixMap"/>, joins the result to the image root and refuses paths that leave it.
+/// Without a root, absolute paths stay as written and relative ones are joined to the base folder, if any.
 /// </summary>
 public sealed class ImagePathResolver
 {
     private readonly string? _root;
+    private readonly string? _baseDirectory;
     private readonly IReadOnlyList<ImagePathPrefixMap> _maps;
 
     /// <summary>Creates a resolver.</summary>
-    /// <param name="imageRoot">Folder to resolve against and stay inside; null to keep paths as written.</param>
+    /// <param name="imageRoot">Folder to resolve against and stay inside; null to keep absolute paths as written.</param>
     /// <param name="maps">Prefix rewrites, first match wins.</param>
-    public ImagePathResolver(string? imageRoot, IEnumerable<ImagePathPrefixMap>? maps = null)
+    /// <param name="baseDirectory">Without a root: the folder relative paths are joined to; null keeps them relative.</param>
+    public ImagePathResolver(string? imageRoot, IEnumerable<ImagePathPrefixMap>? maps = null, string? baseDirectory = null)
     {
         _root = string.IsNullOrWhiteSpace(imageRoot) ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(imageRoot.Trim()));
+        _baseDirectory = string.IsNullOrWhiteSpace(baseDirectory) ? null : Path.GetFullPath(baseDirectory);
         _maps = maps?.ToArray() ?? Array.Empty<ImagePathPrefixMap>();
     }
 
@@ -48,7 +52,7 @@ public sealed class ImagePathResolver
 
         if (_root is null)
         {
-            resolved = path;
+            resolved = _baseDirectory is not null && !Path.IsPathRooted(path) ? Path.GetFullPath(Path.Combine(_baseDirectory, path)) : path;
             return true;
         }
 

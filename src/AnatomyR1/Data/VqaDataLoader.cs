@@ -51,11 +51,10 @@ public static class VqaDataLoader
     {
         ArgumentNullException.ThrowIfNull(content);
         options ??= new VqaLoaderOptions();
-        var images = new ImagePathResolver(options.ImageRoot, options.PrefixMaps);
         VqaFormat format = options.Format;
         if (format == VqaFormat.SsgVqaText || format == VqaFormat.Auto && sourceName.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
         {
-            var (samples, issues, input) = SsgVqaTextReader.ReadFile(sourceName, content, images, options);
+            var (samples, issues, input) = SsgVqaTextReader.ReadFile(sourceName, content, new ImagePathResolver(options.ImageRoot, options.PrefixMaps), options);
             return new VqaLoadResult(samples, new VqaLoadReport(sourceName, VqaFormat.SsgVqaText, input, samples.Count, issues));
         }
 
@@ -64,6 +63,8 @@ public static class VqaDataLoader
         {
             format = Detect(records.Records, sourceName);
         }
+
+        var images = new ImagePathResolver(options.ImageRoot, options.PrefixMaps, DefaultImageBase(sourceName, format));
 
         var loaded = new List<VqaSample>(records.Records.Count);
         var problems = new List<VqaLoadIssue>();
@@ -128,6 +129,33 @@ public static class VqaDataLoader
             : JsonRecords.KindName(first.Element.ValueKind);
         throw new VqaDataException(new VqaLoadIssue(file, 0, first.Line, null,
             $"cannot detect the format from the first record (keys: {keys}); expected Anatomy-R1 ('instruction', 'solution', …) or OmniMedVQA ('question', 'gt_answer', 'option_A', …)"));
+    }
+
+    /// <summary>
+    /// Where relative image paths point when no image root is given: the folder holding <c>QA_information</c> for
+    /// OmniMedVQA (its paths start with <c>Images/</c>), otherwise the data file's folder.
+    /// </summary>
+    private static string? DefaultImageBase(string sourceName, VqaFormat format)
+    {
+        string? folder = Path.GetDirectoryName(sourceName);
+        if (string.IsNullOrEmpty(folder))
+        {
+            return null;
+        }
+
+        folder = Path.GetFullPath(folder);
+        if (format == VqaFormat.OmniMedVqaJson)
+        {
+            for (var dir = new DirectoryInfo(folder); dir is not null; dir = dir.Parent)
+            {
+                if (string.Equals(dir.Name, "QA_information", StringComparison.OrdinalIgnoreCase) && dir.Parent is not null)
+                {
+                    return dir.Parent.FullName;
+                }
+            }
+        }
+
+        return folder;
     }
 
     private static VqaLoadResult LoadSsgFolder(string folder, VqaLoaderOptions options)

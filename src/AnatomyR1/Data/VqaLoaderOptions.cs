@@ -14,9 +14,10 @@ public sealed class VqaLoaderOptions
     public bool Strict { get; set; } = true;
 
     /// <summary>
-    /// Folder that image paths are resolved against. Default: null, which keeps paths as written (trimmed; after
-    /// <see cref="PrefixMaps"/>). When set, every path is taken relative to this folder (a leading '/' is dropped)
-    /// and a path that escapes it (through '..') is an error.
+    /// Folder that image paths are resolved against. When set, every path is taken relative to this folder (a
+    /// leading '/' is dropped) and a path that escapes it (through '..') is an error. Default: null, which keeps
+    /// absolute paths as written (trimmed; after <see cref="PrefixMaps"/>) and resolves relative ones against the
+    /// data file's folder (for OmniMedVQA: the folder holding <c>QA_information</c>; SSG-VQA paths stay relative).
     /// </summary>
     public string? ImageRoot { get; set; }
 
