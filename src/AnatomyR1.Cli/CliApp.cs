@@ -18,6 +18,7 @@ public static class CliApp
         {
             InspectCommand.Create(console, stderr),
             EvalCommand.Create(console, stderr),
+            SynthCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

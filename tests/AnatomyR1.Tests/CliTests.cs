@@ -122,3 +122,27 @@ public sealed class CliTests
         Assert.Contains("line 1, field 'id': no record has id 'nope'", error, StringComparison.Ordinal);
     }
 }
+
+public sealed class SynthCliTests
+{
+    [Fact]
+    public void SynthWritesADatasetThatInspectLoads()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "synth");
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "synth", "--out", output, "--count", "60", "--seed", "3", "--families", "positional,two-hop" }, stdout, stderr));
+        Assert.Contains("Wrote 60 records about 60 scenes", stdout.ToString(), StringComparison.Ordinal);
+
+        var inspect = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "inspect", Path.Combine(output, "train.json"), "--check-images", "--json" }, inspect, stderr));
+        var json = System.Text.Json.Nodes.JsonNode.Parse(inspect.ToString())!;
+        Assert.Equal(48, (int)json["loaded"]!);
+        Assert.Equal(new[] { "Positional", "TwoHop" }, json["families"]!.AsObject().Select(p => p.Key).Order());
+
+        // A second run into the same folder is refused (exit 1), and --families rejects unknown names (exit 2).
+        Assert.Equal(ExitCodes.BadInput, CliApp.Run(new[] { "synth", "--out", output, "--count", "5" }, new StringWriter(), stderr));
+        Assert.Equal(ExitCodes.Usage, CliApp.Run(new[] { "synth", "--out", output, "--families", "three-hop" }, new StringWriter(), new StringWriter()));
+    }
+}

@@ -7,7 +7,8 @@ namespace AnatomyR1.Data;
 /// Reads the Anatomy-R1 JSON format: a list of records with <c>instruction</c> and/or <c>sft_prompt</c> /
 /// <c>sft_instruction</c> (the prompt holding <c>Question:</c> and the lettered <c>Anatomy Options:</c> block),
 /// <c>solution</c> (the correct letter), <c>answer</c> (the correct option text) and <c>images</c> (a path, or a
-/// list holding one path).
+/// list holding one path). An optional <c>completion</c> (a reference answer such as a reasoning trace) is read into
+/// <see cref="VqaSample.TargetCompletion"/>; other keys are ignored.
 /// </summary>
 internal static partial class AnatomyR1JsonReader
 {
@@ -81,6 +82,7 @@ internal static partial class AnatomyR1JsonReader
         }
 
         string imagePath = ReadImage(record, images, options);
+        string completion = JsonRecords.OptionalString(record, "completion") ?? string.Empty;
         string answerText = optionList[correct];
         return new VqaSample
         {
@@ -97,6 +99,7 @@ internal static partial class AnatomyR1JsonReader
             QuestionType = "Anatomy Identification",
             Dataset = "SSG-VQA",
             Instruction = instruction ?? sft!,
+            TargetCompletion = completion,
             SourceFile = file,
             RecordIndex = index,
             Line = line,

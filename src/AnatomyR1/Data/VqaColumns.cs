@@ -36,6 +36,9 @@ public static class VqaColumns
     /// <summary>Text: <see cref="VqaSample.QuestionType"/>.</summary>
     public const string QuestionType = nameof(VqaSample.QuestionType);
 
+    /// <summary>Text: <see cref="VqaSample.TargetCompletion"/>.</summary>
+    public const string TargetCompletion = nameof(VqaSample.TargetCompletion);
+
     /// <summary>Text: a model's full completion (added by prediction transformers).</summary>
     public const string Completion = "Completion";
 

@@ -52,6 +52,12 @@ public sealed class VqaSample
     /// <summary>The original instruction or prompt text of the record, when the format has one.</summary>
     public string Instruction { get; set; } = string.Empty;
 
+    /// <summary>
+    /// A reference completion for supervised training (e.g. the synthetic reasoning trace
+    /// <c>&lt;think&gt; … &lt;/think&gt; &lt;answer&gt;B&lt;/answer&gt;</c>); empty when the source has none.
+    /// </summary>
+    public string TargetCompletion { get; set; } = string.Empty;
+
     /// <summary>File the record was read from.</summary>
     public string SourceFile { get; set; } = string.Empty;
 
