@@ -32,6 +32,14 @@ internal static class SynthCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder." };
+        var noColourTargets = new Option<bool>("--no-colour-targets")
+        {
+            Description = "Never describe a question's target by its colour word.",
+        };
+        var allowShortcuts = new Option<bool>("--allow-text-shortcuts")
+        {
+            Description = "Allow target colour words that only the correct option carries (the text then gives the answer away).",
+        };
         count.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--count must be at least 1."); });
         size.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 16 or > 1024) r.AddError("--size must be 16–1024."); });
         perScene.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 4) r.AddError("--questions-per-scene must be 1–4."); });
@@ -48,7 +56,7 @@ internal static class SynthCommand
 
         var command = new Command("synth", "Write the synthetic SSG-VQA-style dataset: PNG scenes, scene graphs, and train/val/test questions in the Anatomy-R1 format.")
         {
-            output, count, seed, size, perScene, families, overwrite,
+            output, count, seed, size, perScene, families, overwrite, noColourTargets, allowShortcuts,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +66,8 @@ internal static class SynthCommand
                 Seed = parse.GetValue(seed),
                 ImageSize = parse.GetValue(size),
                 QuestionsPerScene = parse.GetValue(perScene),
+                ColourWordsInTargets = !parse.GetValue(noColourTargets),
+                AllowTextShortcuts = parse.GetValue(allowShortcuts),
             };
             var chosen = (parse.GetValue(families) ?? Array.Empty<string>()).SelectMany(f => f.Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList();
             if (chosen.Count > 0)

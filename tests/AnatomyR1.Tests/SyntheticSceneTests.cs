@@ -337,3 +337,25 @@ public sealed class SyntheticSceneTests : IClassFixture<SyntheticFixture>
         Assert.Contains("denotes", why, StringComparison.Ordinal);
     }
 }
+
+public sealed class SyntheticColourWordTests
+{
+    [Fact]
+    public void ColourWordShortcutsAreAvoidedByDefaultAndFlaggedWhenAllowed()
+    {
+        var byDefault = SyntheticDatasetGenerator.Generate(new SyntheticDatasetOptions { Count = 300, Seed = 11 }).SelectMany(s => s.Records).ToList();
+        Assert.DoesNotContain(byDefault, r => r.TextShortcut);
+        var coloured = byDefault.Where(r => r.Spec.Target.Colour is not null).ToList();
+        Assert.NotEmpty(coloured);
+        Assert.All(coloured, r => Assert.True(r.Options.Count(o => AnatomyAppearance.ByClass[o].ColourWord == r.Spec.Target.Colour) >= 2));
+
+        var allowed = SyntheticDatasetGenerator.Generate(new SyntheticDatasetOptions { Count = 300, Seed = 11, AllowTextShortcuts = true }).SelectMany(s => s.Records).ToList();
+        var shortcut = allowed.Where(r => r.TextShortcut).ToList();
+        Assert.NotEmpty(shortcut);
+        Assert.All(shortcut, r => Assert.Equal(1, r.Options.Count(o => AnatomyAppearance.ByClass[o].ColourWord == r.Spec.Target.Colour)));
+
+        var none = SyntheticDatasetGenerator.Generate(new SyntheticDatasetOptions { Count = 300, Seed = 11, ColourWordsInTargets = false }).SelectMany(s => s.Records).ToList();
+        Assert.All(none, r => Assert.Null(r.Spec.Target.Colour));
+        Assert.All(none.GroupBy(r => r.Family), g => Assert.Equal(60, g.Count()));
+    }
+}

@@ -20,9 +20,11 @@ public static class QuestionGenerator
     /// <param name="scene">The scene.</param>
     /// <param name="target">The anatomy region the question must be about.</param>
     /// <param name="random">The random source.</param>
+    /// <param name="colourAllowed">Whether the target may be described by a given colour word; null allows any.</param>
     /// <returns>The question, or null when the scene cannot support it.</returns>
-    public static QuestionSpec? TryBuild(QuestionFamily family, SceneGraph scene, SceneObject target, Random random)
+    public static QuestionSpec? TryBuild(QuestionFamily family, SceneGraph scene, SceneObject target, Random random, Func<string, bool>? colourAllowed = null)
     {
+        colourAllowed ??= _ => true;
         ArgumentNullException.ThrowIfNull(scene);
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(random);
@@ -40,7 +42,7 @@ public static class QuestionGenerator
                     new ObjectDescription(Noun.Anatomy, Colour: target.Colour),
                     new ObjectDescription(Noun.Anatomy, Cell: target.Cell),
                 };
-                var unique = choices.Where(d => d.Resolve(scene).Count == 1).ToList();
+                var unique = choices.Where(d => (d.Colour is null || colourAllowed(d.Colour)) && d.Resolve(scene).Count == 1).ToList();
                 // Colour and position together is the common SSG-VQA form; keep it most of the time.
                 var pick = random.NextDouble() < 0.6 ? unique[0] : unique[random.Next(unique.Count)];
                 return new QuestionSpec(family, pick, Array.Empty<RelationConstraint>(), phrasing);
@@ -48,17 +50,17 @@ public static class QuestionGenerator
 
             case QuestionFamily.OneHop:
             case QuestionFamily.Rephrased:
-                return TryRelational(family, scene, target, random, 1, phrasing);
+                return TryRelational(family, scene, target, random, 1, phrasing, colourAllowed);
 
             case QuestionFamily.TwoHop:
-                return TryRelational(family, scene, target, random, 2, phrasing);
+                return TryRelational(family, scene, target, random, 2, phrasing, colourAllowed);
 
             default:
                 throw new ArgumentOutOfRangeException(nameof(family), family, "Only the five SSG-VQA families are generated.");
         }
     }
 
-    private static QuestionSpec? TryRelational(QuestionFamily family, SceneGraph scene, SceneObject target, Random random, int hops, int phrasing)
+    private static QuestionSpec? TryRelational(QuestionFamily family, SceneGraph scene, SceneObject target, Random random, int hops, int phrasing, Func<string, bool> colourAllowed)
     {
         // Every (relation, reference) the target satisfies, with the unique ways to describe the reference.
         var facts = new List<(SpatialRelation Relation, SceneObject Reference, List<ObjectDescription> Descriptions)>();
@@ -104,7 +106,7 @@ public static class QuestionGenerator
                 new(noun, Cell: target.Cell),
                 new(noun, Colour: target.Colour, Cell: target.Cell),
             };
-            foreach (var description in targets)
+            foreach (var description in targets.Where(d => d.Colour is null || colourAllowed(d.Colour)))
             {
                 var spec = new QuestionSpec(family, description, constraints, phrasing);
                 var fits = spec.Resolve(scene, out string? problem);

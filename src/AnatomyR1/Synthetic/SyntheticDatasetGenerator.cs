@@ -50,7 +50,7 @@ public static class SyntheticDatasetGenerator
             int first = s * perScene;
             int last = Math.Min(options.Count, first + perScene);
             var wanted = Enumerable.Range(first, last - first).Select(i => (Index: i, Class: classes[i], Family: families[i], Tier: tiers[i])).ToList();
-            var (layout, records) = BuildScene(SceneId(s), options.ImageSize, Mix(options.Seed, s), wanted);
+            var (layout, records) = BuildScene(SceneId(s), options.ImageSize, Mix(options.Seed, s), wanted, options);
             scenes[s] = new SyntheticScene(layout, splits[s], records, SceneRenderer.RenderPng(layout));
             progress?.Report(Interlocked.Increment(ref done));
         });
@@ -63,7 +63,7 @@ public static class SyntheticDatasetGenerator
     public static string SceneId(int index) => "scene-" + index.ToString("D6", CultureInfo.InvariantCulture);
 
     private static (SceneLayout Layout, List<SyntheticRecord> Records) BuildScene(
-        string sceneId, int size, int seed, List<(int Index, string Class, QuestionFamily Family, DistractorTier Tier)> wanted)
+        string sceneId, int size, int seed, List<(int Index, string Class, QuestionFamily Family, DistractorTier Tier)> wanted, SyntheticDatasetOptions settings)
     {
         var random = new Random(seed);
         var required = wanted.Select(w => w.Class).ToList();
@@ -77,14 +77,16 @@ public static class SyntheticDatasetGenerator
             foreach (var w in wanted)
             {
                 var target = layout.Graph.Anatomies.Single(o => o.Class == w.Class);
-                var spec = QuestionGenerator.TryBuild(w.Family, layout.Graph, target, random);
+                var options = Options(w.Class, w.Tier, random);
+                int correct = options.IndexOf(w.Class);
+                bool ColourAllowed(string colour) => settings.ColourWordsInTargets
+                    && (settings.AllowTextShortcuts || options.Count(o => AnatomyAppearance.ByClass[o].ColourWord == colour) >= 2);
+                var spec = QuestionGenerator.TryBuild(w.Family, layout.Graph, target, random, ColourAllowed);
                 if (spec is null)
                 {
                     break;
                 }
 
-                var options = Options(w.Class, w.Tier, random);
-                int correct = options.IndexOf(w.Class);
                 if (!SceneQuestionChecker.Check(layout.Graph, spec, options, correct, out _))
                 {
                     break;

@@ -26,6 +26,21 @@ public sealed class SyntheticDatasetOptions
     /// <summary>Relative weight of each answer class. Default: the six classes equally weighted.</summary>
     public IDictionary<string, double> ClassWeights { get; } = AnatomyClasses.All.ToDictionary(c => c, _ => 1.0);
 
+    /// <summary>
+    /// Whether a question's target may be described by its colour word ("What is the red top-mid anatomy?"), as in
+    /// SSG-VQA. Colour words follow the class (brown = liver, yellow = omentum; red and white are shared), so a colour
+    /// can give the answer away without looking (see <see cref="AllowTextShortcuts"/>). Set false to describe targets
+    /// by position and relations only. Default <c>true</c>.
+    /// </summary>
+    public bool ColourWordsInTargets { get; set; } = true;
+
+    /// <summary>
+    /// Whether a target's colour word may be one that only the correct option carries, which lets the text alone
+    /// decide the answer (<see cref="SyntheticRecord.TextShortcut"/>). Default <c>false</c>: a colour word is used only
+    /// when at least two options share it (e.g. "red" with both Gut and Cystic Plate among the options).
+    /// </summary>
+    public bool AllowTextShortcuts { get; set; }
+
     /// <summary>Share of scenes in the training split. Default 0.8.</summary>
     public double TrainFraction { get; set; } = 0.8;
 

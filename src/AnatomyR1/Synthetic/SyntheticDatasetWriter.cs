@@ -123,6 +123,7 @@ public static class SyntheticDatasetWriter
                 w.WriteString("family", r.Family.ToString());
                 w.WriteString("tier", r.Tier.ToString().ToLowerInvariant());
                 w.WriteNumber("visual_similarity", Math.Round(r.VisualSimilarityScore, 4));
+                w.WriteBoolean("text_shortcut", r.TextShortcut);
                 w.WriteEndObject();
             }
 

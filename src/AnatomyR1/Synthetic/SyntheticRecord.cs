@@ -35,6 +35,13 @@ public sealed record SyntheticRecord(int Index, SceneGraph Scene, QuestionSpec S
     /// <summary>The correct letter.</summary>
     public char Letter => (char)('A' + CorrectIndex);
 
+    /// <summary>
+    /// Whether the question text alone decides the answer: the target is described by a colour word that only one
+    /// option's class carries (e.g. "yellow" with Omentum the only yellow option).
+    /// </summary>
+    public bool TextShortcut =>
+        Spec.Target.Colour is string colour && Options.Count(o => AnatomyAppearance.ByClass[o].ColourWord == colour) == 1;
+
     /// <summary>S(q) by the intended visual similarity table: mean similarity of the answer to the distractors.</summary>
     public double VisualSimilarityScore => VisualSimilarity.MeanToAnswer(Target.Class, Options.Where((_, i) => i != CorrectIndex));
 }
