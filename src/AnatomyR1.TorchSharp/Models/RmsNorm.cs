@@ -1,0 +1,33 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models;
+
+/// <summary>Root-mean-square layer norm: x / rms(x) · weight.</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    [ComponentName(Name = "weight")]
+    private readonly Parameter _weight;
+    private readonly double _eps;
+
+    /// <summary>Creates the norm.</summary>
+    /// <param name="dim">Feature size.</param>
+    /// <param name="eps">Epsilon inside the root.</param>
+    public RmsNorm(long dim, double eps)
+        : base(nameof(RmsNorm))
+    {
+        _weight = new Parameter(ones(dim));
+        _eps = eps;
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var normed = input * rsqrt(input.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        return (normed * _weight).MoveToOuterDisposeScope();
+    }
+}

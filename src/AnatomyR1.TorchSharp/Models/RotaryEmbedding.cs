@@ -1,0 +1,63 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models;
+
+/// <summary>
+/// Rotary position embedding (rotate-half form) with cosine/sine tables for every position. The tables are derived
+/// state: they are not part of the state dictionary and follow the inputs' device.
+/// </summary>
+public sealed class RotaryEmbedding : nn.Module
+{
+    // Held in an array so that module registration does not turn them into saved buffers.
+    private readonly Tensor[] _tables;
+
+    /// <summary>Creates the tables.</summary>
+    /// <param name="headDim">Per-head width (even).</param>
+    /// <param name="maxPositions">Number of positions.</param>
+    /// <param name="theta">Rotary base.</param>
+    public RotaryEmbedding(int headDim, int maxPositions, double theta)
+        : base(nameof(RotaryEmbedding))
+    {
+        using var scope = NewDisposeScope();
+        var inv = 1.0 / pow(theta, arange(0, headDim, 2, dtype: float64) / headDim);
+        var angles = outer(arange(maxPositions, dtype: float64), inv).to_type(float32);
+        _tables = new[] { angles.cos().DetachFromDisposeScope(), angles.sin().DetachFromDisposeScope() };
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [B, H, T, D] by the angles of <paramref name="positions"/> [B, T].</summary>
+    /// <param name="x">Queries or keys.</param>
+    /// <param name="positions">Position of each token.</param>
+    /// <returns>The rotated tensor.</returns>
+    public Tensor Apply(Tensor x, Tensor positions)
+    {
+        if (_tables[0].device != x.device)
+        {
+            var moved = new[] { _tables[0].to(x.device).DetachFromDisposeScope(), _tables[1].to(x.device).DetachFromDisposeScope() };
+            _tables[0].Dispose();
+            _tables[1].Dispose();
+            _tables[0] = moved[0];
+            _tables[1] = moved[1];
+        }
+
+        using var scope = NewDisposeScope();
+        var cos = _tables[0].index_select(0, positions.flatten()).view(positions.shape[0], 1, positions.shape[1], -1);
+        var sin = _tables[1].index_select(0, positions.flatten()).view(positions.shape[0], 1, positions.shape[1], -1);
+        long half = x.shape[^1] / 2;
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
+        return cat(new[] { (x1 * cos) - (x2 * sin), (x2 * cos) + (x1 * sin) }, -1).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _tables[0].Dispose();
+            _tables[1].Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}

@@ -1,0 +1,60 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models;
+
+/// <summary>Multi-head causal self-attention with rotary positions and an optional KV cache.</summary>
+public sealed class SelfAttention : nn.Module
+{
+    [ComponentName(Name = "q_proj")]
+    private readonly Linear _q;
+    [ComponentName(Name = "k_proj")]
+    private readonly Linear _k;
+    [ComponentName(Name = "v_proj")]
+    private readonly Linear _v;
+    [ComponentName(Name = "o_proj")]
+    private readonly Linear _o;
+    private readonly int _heads;
+    private readonly int _headDim;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="width">Model width.</param>
+    /// <param name="heads">Heads.</param>
+    public SelfAttention(int width, int heads)
+        : base(nameof(SelfAttention))
+    {
+        _heads = heads;
+        _headDim = width / heads;
+        _q = nn.Linear(width, width, hasBias: false);
+        _k = nn.Linear(width, width, hasBias: false);
+        _v = nn.Linear(width, width, hasBias: false);
+        _o = nn.Linear(width, width, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>Attends from <paramref name="x"/> [B, T, C] to the cached and new keys.</summary>
+    /// <param name="x">Inputs.</param>
+    /// <param name="positions">Positions of the new tokens [B, T].</param>
+    /// <param name="mask">Additive mask [B, 1, T, L] over all keys (cached + new).</param>
+    /// <param name="rotary">Rotary tables.</param>
+    /// <param name="cache">The cache to extend, or null.</param>
+    /// <param name="layer">This layer's index in the cache.</param>
+    /// <returns>Outputs [B, T, C].</returns>
+    public Tensor Forward(Tensor x, Tensor positions, Tensor mask, RotaryEmbedding rotary, KvCache? cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = rotary.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), positions);
+        var k = rotary.Apply(_k.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), positions);
+        var v = _v.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
+        if (cache is not null)
+        {
+            (k, v) = cache.Append(layer, k, v);
+        }
+
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask);
+        return _o.forward(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,120 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models;
+
+/// <summary>
+/// The default vision-language model: <see cref="GridImageEncoder"/> tokens followed by the text tokens, through a
+/// decoder-only transformer with tied input/output embeddings. The image tokens always come first (positions 0 …
+/// Grid²−1); text positions continue after them and skip left padding.
+/// </summary>
+public sealed class TinyVlm : nn.Module
+{
+    [ComponentName(Name = "vision")]
+    private readonly GridImageEncoder _vision;
+    [ComponentName(Name = "embed_tokens")]
+    private readonly Embedding _embed;
+    [ComponentName(Name = "layers")]
+    private readonly ModuleList<DecoderBlock> _layers;
+    [ComponentName(Name = "norm")]
+    private readonly RmsNorm _norm;
+    [ComponentName(Name = "rotary")]
+    private readonly RotaryEmbedding _rotary;
+
+    /// <summary>Creates the model with random weights (seed libtorch first for reproducibility).</summary>
+    /// <param name="config">The configuration.</param>
+    public TinyVlm(VlmConfig config)
+        : base(nameof(TinyVlm))
+    {
+        config.Validate();
+        Config = config;
+        _vision = new GridImageEncoder(config);
+        _embed = nn.Embedding(config.VocabSize, config.Width);
+        _layers = new ModuleList<DecoderBlock>();
+        for (int i = 0; i < config.Layers; i++)
+        {
+            _layers.Add(new DecoderBlock(config));
+        }
+
+        _norm = new RmsNorm(config.Width, config.NormEpsilon);
+        _rotary = new RotaryEmbedding(config.HeadDim, config.MaxSequence, config.RopeTheta);
+        using (no_grad())
+        {
+            _embed.weight!.normal_(0, 0.02);
+        }
+
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration.</summary>
+    public VlmConfig Config { get; }
+
+    /// <summary>The vision encoder (for freezing it).</summary>
+    public GridImageEncoder Vision => _vision;
+
+    /// <summary>The token embedding matrix [V, C] (also the output projection).</summary>
+    public Tensor EmbeddingMatrix => _embed.weight!;
+
+    /// <summary>
+    /// Prefill: encodes the images and runs image tokens + text tokens. Text is left-padded: <paramref name="textMask"/>
+    /// is 0 on padding. Returns logits for every text position [B, T, V]; fills <paramref name="cache"/> if given.
+    /// </summary>
+    /// <param name="pixels">Images [B, 3, S, S] in [0, 1].</param>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="textMask">1 for real tokens, 0 for padding [B, T].</param>
+    /// <param name="cache">A fresh cache to fill, or null.</param>
+    /// <returns>Logits [B, T, V].</returns>
+    public Tensor Prefill(Tensor pixels, Tensor ids, Tensor textMask, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0];
+        int n = Config.ImageTokens;
+        var image = _vision.forward(pixels);
+        var x = cat(new[] { image, _embed.forward(ids) }, 1);
+        var mask = textMask.to_type(int64);
+        var keyMask = cat(new[] { ones(b, n, dtype: int64, device: ids.device), mask }, 1);
+        var textPositions = (n + mask.cumsum(1) - 1).clamp_min(n);
+        var positions = cat(new[] { arange(n, dtype: int64, device: ids.device).unsqueeze(0).expand(b, n), textPositions }, 1);
+        long total = x.shape[1];
+        var causal = ones(total, total, dtype: ScalarType.Bool, device: ids.device).tril();
+        var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var hidden = Run(x, positions, Additive(allowed), cache);
+        cache?.SetState(keyMask, positions.select(1, total - 1) + 1);
+        return Logits(hidden.narrow(1, n, ids.shape[1])).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Decodes new tokens [B, T] against the cache (which it extends). Returns their logits [B, T, V].</summary>
+    /// <param name="ids">New token ids.</param>
+    /// <param name="cache">The cache from <see cref="Prefill"/>.</param>
+    /// <returns>Logits.</returns>
+    public Tensor Decode(Tensor ids, KvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0], t = ids.shape[1];
+        var positions = cache.NextPosition!.unsqueeze(1) + arange(t, dtype: int64, device: ids.device).unsqueeze(0);
+        var keyMask = cat(new[] { cache.KeyMask!, ones(b, t, dtype: int64, device: ids.device) }, 1);
+        long past = cache.Length;
+        var causal = ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past);
+        var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var hidden = Run(_embed.forward(ids), positions, Additive(allowed), cache);
+        cache.SetState(keyMask, positions.select(1, t - 1) + 1);
+        return Logits(hidden).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Run(Tensor x, Tensor positions, Tensor mask, KvCache? cache)
+    {
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            x = _layers[i].Forward(x, positions, mask, _rotary, cache, i);
+        }
+
+        return _norm.forward(x);
+    }
+
+    private Tensor Logits(Tensor hidden) => hidden.matmul(_embed.weight!.t());
+
+    private static Tensor Additive(Tensor allowed) =>
+        zeros(allowed.shape, dtype: float32, device: allowed.device).masked_fill(allowed.logical_not(), -1e9f).unsqueeze(1);
+}
