@@ -19,6 +19,7 @@ public static class CliApp
             InspectCommand.Create(console, stderr),
             EvalCommand.Create(console, stderr),
             SynthCommand.Create(console, stderr),
+            WarmStartCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

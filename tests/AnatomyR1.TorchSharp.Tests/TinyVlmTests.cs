@@ -152,12 +152,16 @@ public sealed class TinyVlmTests
             using var prompts = policy.EncodePrompts(new[] { "What is the red anatomy?", "What anatomy is at the centre of the frame ?" });
             Assert.True(policy.Model.Prefill(pixels, prompts.Ids, prompts.Mask).eq(loaded.Model.Prefill(pixels, prompts.Ids, prompts.Mask)).all().item<bool>());
 
-            // A file written from a different architecture names the offending tensor.
+            // A file from a different architecture, a mis-shaped tensor and a missing tensor are each named.
             using var other = TinyVlmPolicy.Create(Tokenizer, "small", "cpu", 1);
-            var weights = SafeTensors.Serialize(other.Model.state_dict());
-            File.WriteAllBytes(Path.Combine(folder, TinyVlmPolicy.WeightsFile), weights);
+            File.WriteAllBytes(Path.Combine(folder, TinyVlmPolicy.WeightsFile), SafeTensors.Serialize(other.Model.state_dict()));
+            var unexpected = Assert.Throws<InvalidDataException>(() => TinyVlmPolicy.Load(folder, "cpu"));
+            Assert.Contains("'layers.5.mlp.up_proj.weight'", unexpected.Message, StringComparison.Ordinal);
+
+            var reshaped = policy.Model.state_dict().ToDictionary(p => p.Key, p => p.Key == "norm.weight" ? zeros(7) : p.Value);
+            File.WriteAllBytes(Path.Combine(folder, TinyVlmPolicy.WeightsFile), SafeTensors.Serialize(reshaped));
             var shape = Assert.Throws<InvalidDataException>(() => TinyVlmPolicy.Load(folder, "cpu"));
-            Assert.Contains("has shape", shape.Message, StringComparison.Ordinal);
+            Assert.Contains("tensor 'norm.weight' has shape [7], the model expects [128]", shape.Message, StringComparison.Ordinal);
 
             var partial = policy.Model.state_dict().Where(p => p.Key != "norm.weight").ToDictionary(p => p.Key, p => p.Value);
             File.WriteAllBytes(Path.Combine(folder, TinyVlmPolicy.WeightsFile), SafeTensors.Serialize(partial));

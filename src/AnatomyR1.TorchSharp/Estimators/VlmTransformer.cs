@@ -1,0 +1,141 @@
+using AnatomyR1.Data;
+using AnatomyR1.Prompts;
+using AnatomyR1.TorchSharp.Policy;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Estimators;
+
+/// <summary>
+/// Answers questions with a policy: for every row it generates a completion (greedy by default) from the image and
+/// the question with its options, and appends <c>Completion</c>, <c>PredictedLetter</c> and <c>PredictedAnswer</c>.
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Input column</term><description>Type</description></listheader>
+/// <item><term>ImagePath</term><description>Text: image file</description></item>
+/// <item><term>Question</term><description>Text</description></item>
+/// <item><term>Options</term><description>Vector of text</description></item>
+/// </list>
+/// <list type="table">
+/// <listheader><term>Output column</term><description>Type</description></listheader>
+/// <item><term>Completion</term><description>Text: the generated completion</description></item>
+/// <item><term>PredictedLetter</term><description>Text: the option letter read from the completion (empty if none)</description></item>
+/// <item><term>PredictedAnswer</term><description>Text: that option's text (empty if none)</description></item>
+/// </list>
+/// Generation runs for all rows when <see cref="Transform"/> is called. The transformer owns the policy; dispose it
+/// when done. ML.NET's <c>mlContext.Model.Save</c> cannot carry a third-party transformer's weights (its save context
+/// is internal to ML.NET), so use <see cref="VlmModel.Save"/> / <see cref="VlmModel.Load"/>, which store the preceding
+/// ML.NET transforms with <c>mlContext.Model.Save</c> and the policy beside them.
+/// </remarks>
+public sealed class VlmTransformer : ITransformer, IDisposable
+{
+    private readonly AnswerExtractor _extractor;
+
+    /// <summary>Creates the transformer.</summary>
+    /// <param name="policy">The policy (owned from now on).</param>
+    /// <param name="options">Generation settings; default greedy with 80 new tokens.</param>
+    /// <param name="strategy">How the letter is read from the completion.</param>
+    public VlmTransformer(TinyVlmPolicy policy, GenerationOptions? options = null, AnswerExtractionStrategy strategy = AnswerExtractionStrategy.TagLetter)
+    {
+        Policy = policy ?? throw new ArgumentNullException(nameof(policy));
+        Generation = options ?? new GenerationOptions { Temperature = 0, MaxNewTokens = 80 };
+        _extractor = new AnswerExtractor(strategy);
+    }
+
+    /// <summary>The policy.</summary>
+    public TinyVlmPolicy Policy { get; }
+
+    /// <summary>Generation settings.</summary>
+    public GenerationOptions Generation { get; }
+
+    /// <summary>Rows per generation batch. Default 64.</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <inheritdoc />
+    public bool IsRowToRowMapper => false;
+
+    /// <inheritdoc />
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        Require(inputSchema, VqaColumns.ImagePath, TextDataViewType.Instance);
+        Require(inputSchema, VqaColumns.Question, TextDataViewType.Instance);
+        if (inputSchema.GetColumnOrNull(VqaColumns.Options) is not { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        {
+            throw new ArgumentException($"The input needs a '{VqaColumns.Options}' column of type vector of text.");
+        }
+
+        return AppendedTextColumnsDataView.BuildSchema(inputSchema, new[] { VqaColumns.Completion, VqaColumns.PredictedLetter, VqaColumns.PredictedAnswer });
+    }
+
+    /// <inheritdoc />
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) =>
+        throw new NotSupportedException("VlmTransformer generates in batches over the whole view; it has no row-to-row mapper.");
+
+    /// <inheritdoc />
+    public void Save(ModelSaveContext ctx) =>
+        throw new NotSupportedException("Save a pipeline ending in VlmTransformer with VlmModel.Save(mlContext, model, schema, folder); mlContext.Model.Save cannot store the policy's weights.");
+
+    /// <inheritdoc />
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        GetOutputSchema(input.Schema);
+        var rows = new List<(string Image, string Question, string[] Options)>();
+        using (var cursor = input.GetRowCursor(new[] { input.Schema[VqaColumns.ImagePath], input.Schema[VqaColumns.Question], input.Schema[VqaColumns.Options] }))
+        {
+            var image = cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[VqaColumns.ImagePath]);
+            var question = cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[VqaColumns.Question]);
+            var options = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(input.Schema[VqaColumns.Options]);
+            ReadOnlyMemory<char> i = default, q = default;
+            VBuffer<ReadOnlyMemory<char>> o = default;
+            while (cursor.MoveNext())
+            {
+                image(ref i);
+                question(ref q);
+                options(ref o);
+                rows.Add((i.ToString(), q.ToString(), o.DenseValues().Select(v => v.ToString()).ToArray()));
+            }
+        }
+
+        var completions = new List<string>(rows.Count);
+        var images = new ImageTensors(Policy.ImageSize);
+        Policy.SetTraining(false);
+        for (int start = 0; start < rows.Count; start += BatchSize)
+        {
+            using var scope = NewDisposeScope();
+            var batch = rows.Skip(start).Take(BatchSize).ToList();
+            var pixels = images.Batch(batch.Select(r => images.Load(r.Image)).ToList(), Policy.Device);
+            using var prompts = Policy.EncodePrompts(batch.Select(r => PolicyPrompt.Format(r.Question, r.Options)).ToList());
+            using var result = Policy.Generate(pixels, prompts, Generation with { NumReturnSequences = 1 });
+            completions.AddRange(result.Texts);
+        }
+
+        var letters = new List<string>(rows.Count);
+        var answers = new List<string>(rows.Count);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var extracted = _extractor.Extract(completions[r], rows[r].Options);
+            letters.Add(extracted.Letter);
+            answers.Add(extracted.HasOption ? rows[r].Options[extracted.Index] : string.Empty);
+        }
+
+        return new AppendedTextColumnsDataView(input, new (string, IReadOnlyList<string>)[]
+        {
+            (VqaColumns.Completion, completions), (VqaColumns.PredictedLetter, letters), (VqaColumns.PredictedAnswer, answers),
+        });
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Policy.Dispose();
+
+    private static void Require(DataViewSchema schema, string name, DataViewType type)
+    {
+        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentException($"The input has no '{name}' column.");
+        if (!column.Type.Equals(type))
+        {
+            throw new ArgumentException($"Column '{name}' has type {column.Type}; expected {type}.");
+        }
+    }
+}
