@@ -26,7 +26,7 @@ internal static class WarmStartCommand
         var preset = new Option<string>("--preset") { Description = "Model preset: tiny or small.", DefaultValueFactory = _ => "tiny" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var init = new Option<string?>("--init") { Description = "Start from this policy folder instead of random weights." };
-        var drill = new Option<double>("--drill") { Description = "Share of each batch given to the text-only option-lookup drill.", DefaultValueFactory = _ => 0.25 };
+        var drill = new Option<double>("--drill") { Description = "Share of each batch given to the text-only option-lookup drill.", DefaultValueFactory = _ => 0.5 };
         preset.AcceptOnlyFromAmong("tiny", "small");
         var command = new Command("warmstart", "Supervised warm start of the small vision-language policy on reasoning traces; saves it and reports held-out accuracy.")
         {

@@ -32,9 +32,9 @@ public sealed class SupervisedOptions
 
     /// <summary>
     /// Share of each batch replaced by <see cref="OptionDrill"/> examples built from the batch's own options (text only,
-    /// blank image). Default 0.25.
+    /// blank image). Default 0.5.
     /// </summary>
-    public double DrillFraction { get; set; } = 0.25;
+    public double DrillFraction { get; set; } = 0.5;
 
     /// <summary>Report progress every this many steps. Default 10.</summary>
     public int ReportEvery { get; set; } = 10;
