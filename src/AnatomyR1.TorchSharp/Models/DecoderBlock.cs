@@ -30,16 +30,15 @@ public sealed class DecoderBlock : nn.Module
 
     /// <summary>Runs the block.</summary>
     /// <param name="x">Inputs [B, T, C].</param>
-    /// <param name="positions">Positions [B, T].</param>
     /// <param name="mask">Additive attention mask [B, 1, T, L].</param>
-    /// <param name="rotary">Rotary tables.</param>
+    /// <param name="angles">Rotary cosines and sines of the tokens' positions.</param>
     /// <param name="cache">KV cache or null.</param>
     /// <param name="layer">Layer index.</param>
     /// <returns>Outputs [B, T, C].</returns>
-    public Tensor Forward(Tensor x, Tensor positions, Tensor mask, RotaryEmbedding rotary, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Tensor mask, (Tensor Cos, Tensor Sin) angles, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attn.Forward(_attnNorm.forward(x), positions, mask, rotary, cache, layer);
+        var h = x + _attn.Forward(_attnNorm.forward(x), mask, angles, cache, layer);
         return (h + _mlp.forward(_mlpNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

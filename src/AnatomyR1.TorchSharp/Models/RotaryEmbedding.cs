@@ -25,28 +25,37 @@ public sealed class RotaryEmbedding : nn.Module
         _tables = new[] { angles.cos().DetachFromDisposeScope(), angles.sin().DetachFromDisposeScope() };
     }
 
-    /// <summary>Rotates <paramref name="x"/> [B, H, T, D] by the angles of <paramref name="positions"/> [B, T].</summary>
-    /// <param name="x">Queries or keys.</param>
+    /// <summary>The cosine and sine tables for <paramref name="positions"/> [B, T], shaped [B, 1, T, D/2] for broadcasting over heads.</summary>
     /// <param name="positions">Position of each token.</param>
-    /// <returns>The rotated tensor.</returns>
-    public Tensor Apply(Tensor x, Tensor positions)
+    /// <returns>Cosines and sines.</returns>
+    public (Tensor Cos, Tensor Sin) Angles(Tensor positions)
     {
-        if (_tables[0].device != x.device)
+        if (_tables[0].device != positions.device)
         {
-            var moved = new[] { _tables[0].to(x.device).DetachFromDisposeScope(), _tables[1].to(x.device).DetachFromDisposeScope() };
+            var moved = new[] { _tables[0].to(positions.device).DetachFromDisposeScope(), _tables[1].to(positions.device).DetachFromDisposeScope() };
             _tables[0].Dispose();
             _tables[1].Dispose();
             _tables[0] = moved[0];
             _tables[1] = moved[1];
         }
 
+        var flat = positions.flatten();
+        var cos = _tables[0].index_select(0, flat).view(positions.shape[0], 1, positions.shape[1], -1);
+        var sin = _tables[1].index_select(0, flat).view(positions.shape[0], 1, positions.shape[1], -1);
+        return (cos, sin);
+    }
+
+    /// <summary>Rotates <paramref name="x"/> [B, H, T, D] by precomputed angles (see <see cref="Angles"/>).</summary>
+    /// <param name="x">Queries or keys.</param>
+    /// <param name="angles">Cosines and sines [B, 1, T, D/2].</param>
+    /// <returns>The rotated tensor.</returns>
+    public static Tensor Apply(Tensor x, (Tensor Cos, Tensor Sin) angles)
+    {
         using var scope = NewDisposeScope();
-        var cos = _tables[0].index_select(0, positions.flatten()).view(positions.shape[0], 1, positions.shape[1], -1);
-        var sin = _tables[1].index_select(0, positions.flatten()).view(positions.shape[0], 1, positions.shape[1], -1);
         long half = x.shape[^1] / 2;
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
-        return cat(new[] { (x1 * cos) - (x2 * sin), (x2 * cos) + (x1 * sin) }, -1).MoveToOuterDisposeScope();
+        return cat(new[] { (x1 * angles.Cos) - (x2 * angles.Sin), (x2 * angles.Cos) + (x1 * angles.Sin) }, -1).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

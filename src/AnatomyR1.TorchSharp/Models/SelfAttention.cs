@@ -36,18 +36,17 @@ public sealed class SelfAttention : nn.Module
 
     /// <summary>Attends from <paramref name="x"/> [B, T, C] to the cached and new keys.</summary>
     /// <param name="x">Inputs.</param>
-    /// <param name="positions">Positions of the new tokens [B, T].</param>
     /// <param name="mask">Additive mask [B, 1, T, L] over all keys (cached + new).</param>
-    /// <param name="rotary">Rotary tables.</param>
+    /// <param name="angles">Rotary cosines and sines of the new tokens' positions (shared by all layers).</param>
     /// <param name="cache">The cache to extend, or null.</param>
     /// <param name="layer">This layer's index in the cache.</param>
     /// <returns>Outputs [B, T, C].</returns>
-    public Tensor Forward(Tensor x, Tensor positions, Tensor mask, RotaryEmbedding rotary, KvCache? cache, int layer)
+    public Tensor Forward(Tensor x, Tensor mask, (Tensor Cos, Tensor Sin) angles, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = rotary.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), positions);
-        var k = rotary.Apply(_k.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), positions);
+        var q = RotaryEmbedding.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
+        var k = RotaryEmbedding.Apply(_k.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
         var v = _v.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
         if (cache is not null)
         {

@@ -96,8 +96,8 @@ public sealed class TinyVlm : nn.Module
         var positions = cache.NextPosition!.unsqueeze(1) + arange(t, dtype: int64, device: ids.device).unsqueeze(0);
         var keyMask = cat(new[] { cache.KeyMask!, ones(b, t, dtype: int64, device: ids.device) }, 1);
         long past = cache.Length;
-        var causal = ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past);
-        var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var keys = keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var allowed = t == 1 ? keys : ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past).unsqueeze(0) & keys;
         var hidden = Run(_embed.forward(ids), positions, Additive(allowed), cache);
         cache.SetState(keyMask, positions.select(1, t - 1) + 1);
         return Logits(hidden).MoveToOuterDisposeScope();
@@ -105,9 +105,10 @@ public sealed class TinyVlm : nn.Module
 
     private Tensor Run(Tensor x, Tensor positions, Tensor mask, KvCache? cache)
     {
+        var angles = _rotary.Angles(positions);
         for (int i = 0; i < _layers.Count; i++)
         {
-            x = _layers[i].Forward(x, positions, mask, _rotary, cache, i);
+            x = _layers[i].Forward(x, mask, angles, cache, i);
         }
 
         return _norm.forward(x);

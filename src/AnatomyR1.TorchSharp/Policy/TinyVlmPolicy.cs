@@ -197,6 +197,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             throw new ArgumentException("NumReturnSequences and MaxNewTokens must be at least 1.", nameof(options));
         }
 
+        using var quiet = GcQuietRegion.Enter();
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
         int g = options.NumReturnSequences;

@@ -77,6 +77,7 @@ public static class SupervisedTrainer
                 groupList[1].LearningRate = options.VisionLearningRate * scale;
             }
 
+            using var quiet = Runtime.GcQuietRegion.Enter();
             using var scope = NewDisposeScope();
             var batch = Enumerable.Range(0, options.BatchSize).Select(_ => examples[random.Next(examples.Count)]).ToList();
             int drills = (int)Math.Round(options.DrillFraction * batch.Count);
