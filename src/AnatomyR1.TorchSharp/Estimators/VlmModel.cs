@@ -27,29 +27,11 @@ public static class VlmModel
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         var (prefix, vlm) = Split(model);
-        string target = Path.GetFullPath(folder);
-        string staging = target.TrimEnd(Path.DirectorySeparatorChar) + ".saving-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(staging);
-        try
+        AnatomyR1.IO.AtomicFile.WriteFolder(folder, staging =>
         {
             mlContext.Model.Save(new TransformerChain<ITransformer>(prefix.ToArray()), inputSchema, Path.Combine(staging, PipelineFile));
             vlm.Policy.Save(Path.Combine(staging, PolicyFolder));
-            if (Directory.Exists(target))
-            {
-                Directory.Delete(target, recursive: true);
-            }
-
-            Directory.Move(staging, target);
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            throw;
-        }
+        });
     }
 
     /// <summary>Loads a model saved by <see cref="Save"/>.</summary>

@@ -120,37 +120,12 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     public void Save(string folder)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
-        string target = Path.GetFullPath(folder);
-        string staging = target.TrimEnd(Path.DirectorySeparatorChar) + ".saving-" + Guid.NewGuid().ToString("N")[..8];
-        Directory.CreateDirectory(staging);
-        try
+        AtomicFile.WriteFolder(folder, staging =>
         {
             File.WriteAllText(Path.Combine(staging, ConfigFile), Config.ToJson());
             Tokenizer.Save(Path.Combine(staging, VocabularyFile));
-            var state = Model.state_dict();
-            File.WriteAllBytes(Path.Combine(staging, WeightsFile), SafeTensors.Serialize(state, new Dictionary<string, string> { ["format"] = "pt", ["model"] = "anatomyr1-tinyvlm" }));
-            string? backup = null;
-            if (Directory.Exists(target))
-            {
-                backup = target.TrimEnd(Path.DirectorySeparatorChar) + ".old-" + Guid.NewGuid().ToString("N")[..8];
-                Directory.Move(target, backup);
-            }
-
-            Directory.Move(staging, target);
-            if (backup is not null)
-            {
-                Directory.Delete(backup, recursive: true);
-            }
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            throw;
-        }
+            File.WriteAllBytes(Path.Combine(staging, WeightsFile), SafeTensors.Serialize(Model.state_dict(), new Dictionary<string, string> { ["format"] = "pt", ["model"] = "anatomyr1-tinyvlm" }));
+        });
     }
 
     /// <inheritdoc />

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace AnatomyR1.IO;
 
 /// <summary>
-/// Writes files through a temporary file in the same folder and a rename, so that a crash or Ctrl-C never leaves a
-/// half-written result, model or checkpoint behind.
+/// Writes files (and whole folders) through a temporary sibling and a rename, so that a crash or Ctrl-C never leaves
+/// a half-written result, model, checkpoint or dataset behind.
 /// </summary>
 public static class AtomicFile
 {
@@ -36,6 +36,59 @@ public static class AtomicFile
         catch
         {
             File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Lets <paramref name="fill"/> build a folder beside <paramref name="folder"/>, then renames it into place. An
+    /// existing destination is replaced only after the new folder is complete; on failure the partial folder is removed
+    /// and the destination is left as it was.
+    /// </summary>
+    /// <param name="folder">The destination folder.</param>
+    /// <param name="fill">Writes the content into the staging folder it is given.</param>
+    /// <param name="overwrite">Whether an existing non-empty destination may be replaced.</param>
+    /// <exception cref="IOException">The destination exists, is not empty and <paramref name="overwrite"/> is false.</exception>
+    public static void WriteFolder(string folder, Action<string> fill, bool overwrite = true)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentNullException.ThrowIfNull(fill);
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        if (!overwrite && (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+        {
+            throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
+        }
+
+        string suffix = Guid.NewGuid().ToString("N")[..8];
+        string staging = target + ".partial-" + suffix;
+        Directory.CreateDirectory(staging);
+        try
+        {
+            fill(staging);
+            string? backup = null;
+            if (Directory.Exists(target))
+            {
+                backup = target + ".old-" + suffix;
+                Directory.Move(target, backup);
+            }
+            else if (File.Exists(target))
+            {
+                File.Delete(target);
+            }
+
+            Directory.Move(staging, target);
+            if (backup is not null)
+            {
+                Directory.Delete(backup, recursive: true);
+            }
+        }
+        catch
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
             throw;
         }
     }

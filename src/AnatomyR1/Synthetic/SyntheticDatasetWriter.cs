@@ -49,8 +49,8 @@ public static class SyntheticDatasetWriter
         }
 
         var scenes = SyntheticDatasetGenerator.Generate(options, progress, cancellationToken);
-        string staging = target.TrimEnd(Path.DirectorySeparatorChar) + ".partial-" + Guid.NewGuid().ToString("N")[..8];
-        try
+        var perSplit = new Dictionary<string, int>(StringComparer.Ordinal);
+        IO.AtomicFile.WriteFolder(target, staging =>
         {
             Directory.CreateDirectory(Path.Combine(staging, "images"));
             Directory.CreateDirectory(Path.Combine(staging, "scenes"));
@@ -61,7 +61,6 @@ public static class SyntheticDatasetWriter
                 File.WriteAllBytes(Path.Combine(staging, "scenes", id + ".json"), SceneJson(scene));
             });
 
-            var perSplit = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (string split in new[] { "train", "val", "test" })
             {
                 var records = scenes.Where(s => s.Split == split).SelectMany(s => s.Records).OrderBy(r => r.Index).ToList();
@@ -70,27 +69,8 @@ public static class SyntheticDatasetWriter
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            if (Directory.Exists(target))
-            {
-                Directory.Delete(target, recursive: true);
-            }
-            else if (File.Exists(target))
-            {
-                File.Delete(target);
-            }
-
-            Directory.Move(staging, target);
-            return new SyntheticDatasetSummary(target, scenes.Count, scenes.Sum(s => s.Records.Count), perSplit);
-        }
-        catch
-        {
-            if (Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            throw;
-        }
+        }, overwrite);
+        return new SyntheticDatasetSummary(target, scenes.Count, scenes.Sum(s => s.Records.Count), perSplit);
     }
 
     /// <summary>The instruction text of a record: instruction, question and lettered options.</summary>
