@@ -28,7 +28,7 @@ public class LoadingBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _path = SharedData.Find("GRPO.json");
+        _path = Path.Combine(AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder(), "GRPO.json");
         _grpo = File.ReadAllBytes(_path);
         _options = new[] { "Gallbladder", "Liver", "Abdominal Wall Cavity", "Omentum" };
         _completions = Enumerable.Range(0, Records)

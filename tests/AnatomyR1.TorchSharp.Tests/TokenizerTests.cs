@@ -53,7 +53,7 @@ public sealed class TokenizerTests
     [Fact]
     public void RealQuestionsRoundTrip()
     {
-        string shared = SharedData.AnatomyR1Folder();
+        string shared = AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder();
         var samples = VqaDataLoader.Load(Path.Combine(shared, "GRPO.json")).Samples;
         int spelled = 0;
         foreach (var s in samples)
