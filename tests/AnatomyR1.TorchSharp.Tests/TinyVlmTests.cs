@@ -203,3 +203,21 @@ public sealed class TinyVlmTests
         Assert.True(policy.CompletionLogProbs(pixels, prompts, completion).allclose(frozen.CompletionLogProbs(pixels, prompts, completion), rtol: 0, atol: 1e-6));
     }
 }
+
+[Collection(TorchCollection.Name)]
+public sealed class TinyVlmLimitTests
+{
+    [Fact]
+    public void SequencesLongerThanTheModelAreRejectedWithAClearError()
+    {
+        using var policy = TinyVlmPolicy.Create(DefaultVocabulary.CreateTokenizer(), device: "cpu", seed: 1);
+        using var pixels = rand(1, 3, 64, 64);
+        string longPrompt = string.Join(" ", Enumerable.Repeat("the liver", 200));
+        using var prompts = policy.EncodePrompts(new[] { longPrompt });
+        var prefill = Assert.Throws<ArgumentException>(() => policy.Model.Prefill(pixels, prompts.Ids, prompts.Mask));
+        Assert.Contains("exceed the model's 256 positions", prefill.Message, StringComparison.Ordinal);
+        using var shortPrompts = policy.EncodePrompts(new[] { "What is the red anatomy?" });
+        var generate = Assert.Throws<ArgumentException>(() => policy.Generate(pixels, shortPrompts, new GenerationOptions { MaxNewTokens = 400 }));
+        Assert.Contains("new tokens exceed", generate.Message, StringComparison.Ordinal);
+    }
+}

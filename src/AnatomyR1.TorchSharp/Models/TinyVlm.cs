@@ -68,9 +68,14 @@ public sealed class TinyVlm : nn.Module
     /// <returns>Logits [B, T, V].</returns>
     public Tensor Prefill(Tensor pixels, Tensor ids, Tensor textMask, KvCache? cache = null)
     {
+        int n = Config.ImageTokens;
+        if (n + ids.shape[1] > Config.MaxSequence)
+        {
+            throw new ArgumentException($"{ids.shape[1]} text tokens after {n} image tokens exceed the model's {Config.MaxSequence} positions.", nameof(ids));
+        }
+
         using var scope = NewDisposeScope();
         long b = ids.shape[0];
-        int n = Config.ImageTokens;
         var image = _vision.forward(pixels);
         var x = cat(new[] { image, _embed.forward(ids) }, 1);
         var mask = textMask.to_type(int64);
@@ -91,6 +96,11 @@ public sealed class TinyVlm : nn.Module
     /// <returns>Logits.</returns>
     public Tensor Decode(Tensor ids, KvCache cache)
     {
+        if (cache.Length + ids.shape[1] > Config.MaxSequence)
+        {
+            throw new ArgumentException($"Decoding {ids.shape[1]} more token(s) after {cache.Length} would exceed the model's {Config.MaxSequence} positions.", nameof(ids));
+        }
+
         using var scope = NewDisposeScope();
         long b = ids.shape[0], t = ids.shape[1];
         var positions = cache.NextPosition!.unsqueeze(1) + arange(t, dtype: int64, device: ids.device).unsqueeze(0);

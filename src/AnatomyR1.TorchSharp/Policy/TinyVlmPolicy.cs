@@ -172,6 +172,11 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             throw new ArgumentException("NumReturnSequences and MaxNewTokens must be at least 1.", nameof(options));
         }
 
+        if (Config.ImageTokens + prompts.Length + options.MaxNewTokens > Config.MaxSequence)
+        {
+            throw new ArgumentException($"Prompt ({prompts.Length} tokens) + {options.MaxNewTokens} new tokens exceed the model's {Config.MaxSequence - Config.ImageTokens} text positions.");
+        }
+
         using var quiet = GcQuietRegion.Enter();
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
@@ -196,11 +201,6 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         }
 
         long n = logits.shape[0];
-        if (Config.ImageTokens + prompts.Length + options.MaxNewTokens > Config.MaxSequence)
-        {
-            throw new ArgumentException($"Prompt ({prompts.Length} tokens) + {options.MaxNewTokens} new tokens exceed the model's {Config.MaxSequence - Config.ImageTokens} text positions.");
-        }
-
         var tokens = new List<Tensor>();
         var logProbs = new List<Tensor>();
         var masks = new List<Tensor>();
