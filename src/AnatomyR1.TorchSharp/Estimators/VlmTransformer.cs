@@ -3,7 +3,6 @@ using AnatomyR1.Prompts;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Estimators;
 
@@ -99,18 +98,7 @@ public sealed class VlmTransformer : ITransformer, IDisposable
             }
         }
 
-        var completions = new List<string>(rows.Count);
-        var images = new ImageTensors(Policy.ImageSize);
-        Policy.SetTraining(false);
-        for (int start = 0; start < rows.Count; start += BatchSize)
-        {
-            using var scope = NewDisposeScope();
-            var batch = rows.Skip(start).Take(BatchSize).ToList();
-            var pixels = images.Batch(batch.Select(r => images.Load(r.Image)).ToList(), Policy.Device);
-            using var prompts = Policy.EncodePrompts(batch.Select(r => PolicyPrompt.Format(r.Question, r.Options)).ToList());
-            using var result = Policy.Generate(pixels, prompts, Generation with { NumReturnSequences = 1 });
-            completions.AddRange(result.Texts);
-        }
+        var completions = BatchedCompletion.Run(Policy, rows.Select(r => (r.Image, PolicyPrompt.Format(r.Question, r.Options))).ToList(), Generation, BatchSize);
 
         var letters = new List<string>(rows.Count);
         var answers = new List<string>(rows.Count);

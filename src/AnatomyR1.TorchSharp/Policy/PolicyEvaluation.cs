@@ -3,7 +3,6 @@ using AnatomyR1.Data;
 using AnatomyR1.Prompts;
 using AnatomyR1.Rewards;
 using AnatomyR1.Synthetic;
-using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Policy;
 
@@ -30,18 +29,8 @@ public sealed record PolicyEvaluation(int Count, double Accuracy, double FormatC
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(samples);
-        var images = new ImageTensors(policy.ImageSize);
-        var completions = new List<string>(samples.Count);
-        policy.SetTraining(false);
-        for (int start = 0; start < samples.Count; start += batchSize)
-        {
-            using var scope = NewDisposeScope();
-            var batch = samples.Skip(start).Take(batchSize).ToList();
-            var pixels = images.Batch(batch.Select(s => images.Load(s.ImagePath)).ToList(), policy.Device);
-            using var prompts = policy.EncodePrompts(batch.Select(PolicyPrompt.Format).ToList());
-            using var result = policy.Generate(pixels, prompts, new GenerationOptions { Temperature = 0, MaxNewTokens = maxNewTokens });
-            completions.AddRange(result.Texts);
-        }
+        var completions = BatchedCompletion.Run(policy, samples.Select(s => (s.ImagePath, PolicyPrompt.Format(s))).ToList(),
+            new GenerationOptions { Temperature = 0, MaxNewTokens = maxNewTokens }, batchSize);
 
         var extractor = new AnswerExtractor(AnswerExtractionStrategy.TagLetter);
         int correct = 0, formatted = 0, named = 0, agreeing = 0, withLookup = 0;

@@ -54,9 +54,9 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentNullException.ThrowIfNull(fill);
         string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
-        if (!overwrite && (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any()))
+        if (!overwrite)
         {
-            throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
+            ThrowIfOccupied(target);
         }
 
         string suffix = Guid.NewGuid().ToString("N")[..8];
@@ -90,6 +90,18 @@ public static class AtomicFile
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Throws when <paramref name="folder"/> is a file or a non-empty folder (so a writer can fail before doing the work).</summary>
+    /// <param name="folder">The destination.</param>
+    /// <exception cref="IOException">The destination is occupied.</exception>
+    public static void ThrowIfOccupied(string folder)
+    {
+        string target = Path.GetFullPath(folder);
+        if (File.Exists(target) || Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
+        {
+            throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
         }
     }
 }

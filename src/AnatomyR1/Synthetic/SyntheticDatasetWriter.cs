@@ -43,9 +43,9 @@ public static class SyntheticDatasetWriter
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentNullException.ThrowIfNull(options);
         string target = Path.GetFullPath(folder);
-        if ((Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() || File.Exists(target)) && !overwrite)
+        if (!overwrite)
         {
-            throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
+            IO.AtomicFile.ThrowIfOccupied(target);
         }
 
         var scenes = SyntheticDatasetGenerator.Generate(options, progress, cancellationToken);
