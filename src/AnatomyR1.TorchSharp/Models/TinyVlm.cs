@@ -54,9 +54,6 @@ public sealed class TinyVlm : nn.Module
     /// <summary>The vision encoder (for freezing it).</summary>
     public GridImageEncoder Vision => _vision;
 
-    /// <summary>The token embedding matrix [V, C] (also the output projection).</summary>
-    public Tensor EmbeddingMatrix => _embed.weight!;
-
     /// <summary>
     /// Prefill: encodes the images and runs image tokens + text tokens. Text is left-padded: <paramref name="textMask"/>
     /// is 0 on padding. Returns logits for every text position [B, T, V]; fills <paramref name="cache"/> if given.

@@ -14,22 +14,6 @@ public readonly record struct GridCell(int Row, int Col)
     /// <summary>The name used in questions: <c>top-left</c> … <c>bottom-right</c>, and <c>centre</c>.</summary>
     public string Name => Row == 1 && Col == 1 ? "centre" : RowNames[Row] + "-" + ColNames[Col];
 
-    /// <summary>Parses a name produced by <see cref="Name"/>.</summary>
-    /// <param name="name">The name.</param>
-    /// <returns>The cell.</returns>
-    public static GridCell Parse(string name)
-    {
-        foreach (var cell in All)
-        {
-            if (cell.Name == name)
-            {
-                return cell;
-            }
-        }
-
-        throw new FormatException($"'{name}' is not a grid cell name.");
-    }
-
     /// <inheritdoc />
     public override string ToString() => Name;
 }

@@ -55,16 +55,4 @@ public static class SpatialRelations
     /// <param name="relation">The relation.</param>
     /// <returns>The phrasings.</returns>
     public static IReadOnlyList<string> PhrasesOf(SpatialRelation relation) => Phrases[(int)relation];
-
-    /// <summary>The relation that holds in the other direction (left ↔ right, above ↔ below, within ↔ within).</summary>
-    /// <param name="relation">The relation.</param>
-    /// <returns>Its converse.</returns>
-    public static SpatialRelation Converse(SpatialRelation relation) => relation switch
-    {
-        SpatialRelation.LeftOf => SpatialRelation.RightOf,
-        SpatialRelation.RightOf => SpatialRelation.LeftOf,
-        SpatialRelation.Above => SpatialRelation.Below,
-        SpatialRelation.Below => SpatialRelation.Above,
-        _ => SpatialRelation.Within,
-    };
 }

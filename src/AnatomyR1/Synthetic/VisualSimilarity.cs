@@ -4,7 +4,7 @@ namespace AnatomyR1.Synthetic;
 /// The intended visual similarity of the synthetic anatomy classes, in [0, 1] (1 on the diagonal). The renderer is
 /// designed to this table: Liver and Cystic Plate are both smooth, dark red-brown and overlap in colour (0.90);
 /// Gallbladder and Abdominal Wall Cavity are both pale (0.60); Gut is pink-red with loops, close to the red organs;
-/// Omentum is yellow and lobulated, unlike everything. The curriculum (ASCL) and its tests use this table as the
+/// Omentum is yellow and lobulated, unlike everything. The curriculum (ASCL) and its tests are to use this table as the
 /// ground-truth "anatomical similarity" of answer options on synthetic data.
 /// </summary>
 /// <remarks>
@@ -41,20 +41,4 @@ public static class VisualSimilarity
     /// <param name="distractors">The other options.</param>
     /// <returns>The mean similarity.</returns>
     public static double MeanToAnswer(string answer, IEnumerable<string> distractors) => distractors.Select(d => Of(answer, d)).Average();
-
-    /// <summary>The table as a dictionary of class pairs (both orders), for the curriculum's class-similarity embedder.</summary>
-    /// <returns>The pairs.</returns>
-    public static IReadOnlyDictionary<(string, string), double> AsPairs()
-    {
-        var pairs = new Dictionary<(string, string), double>();
-        foreach (string a in AnatomyClasses.All)
-        {
-            foreach (string b in AnatomyClasses.All)
-            {
-                pairs[(a, b)] = Of(a, b);
-            }
-        }
-
-        return pairs;
-    }
 }
