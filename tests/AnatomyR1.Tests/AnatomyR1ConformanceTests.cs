@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using System.Text.Json;
 using AnatomyR1.Data;
 using Microsoft.ML;
@@ -11,7 +12,7 @@ public sealed class AnatomyR1ConformanceTests
 {
     public static TheoryData<string> Files => new() { "GRPO.json", "GRPO-ASC-Learning.json" };
 
-    [Theory]
+    [SharedDataTheory]
     [MemberData(nameof(Files))]
     public void EveryRecordLoadsAndAgreesWithTheRawJson(string name)
     {
@@ -38,7 +39,7 @@ public sealed class AnatomyR1ConformanceTests
         }
     }
 
-    [Fact]
+    [SharedDataFact]
     public void ClassCountsOfGrpoJson()
     {
         var counts = VqaDataLoader.Load(TestData.GrpoJson).Samples.GroupBy(s => s.AnswerClass).ToDictionary(g => g.Key, g => g.Count());
@@ -51,7 +52,7 @@ public sealed class AnatomyR1ConformanceTests
             counts);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void ClassCountsOfAscLearningJson()
     {
         var counts = VqaDataLoader.Load(TestData.AscJson).Samples.GroupBy(s => s.AnswerClass).ToDictionary(g => g.Key, g => g.Count());
@@ -64,7 +65,7 @@ public sealed class AnatomyR1ConformanceTests
             counts);
     }
 
-    [Theory]
+    [SharedDataTheory]
     [MemberData(nameof(Files))]
     public void EveryQuestionFallsInAnSsgVqaFamily(string name)
     {
@@ -77,7 +78,7 @@ public sealed class AnatomyR1ConformanceTests
         }
     }
 
-    [Fact]
+    [SharedDataFact]
     public void PrefixMapAndImageRootResolvePublishedPaths()
     {
         using var dir = new TempDir();
@@ -87,7 +88,7 @@ public sealed class AnatomyR1ConformanceTests
         Assert.Equal(Path.Combine(dir.Path, "VID66", "000791.png"), first.ImagePath);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void SftInstructionVariantLoadsLikeSftPrompt()
     {
         using var dir = new TempDir();
@@ -97,7 +98,7 @@ public sealed class AnatomyR1ConformanceTests
         Assert.Equal(original.Select(s => (s.Question, s.CorrectIndex)), variant.Select(s => (s.Question, s.CorrectIndex)));
     }
 
-    [Fact]
+    [SharedDataFact]
     public void SftPromptAloneIsEnough()
     {
         using var dir = new TempDir();
@@ -110,7 +111,7 @@ public sealed class AnatomyR1ConformanceTests
         Assert.Equal(nameof(QuestionFamily.Attribute), sample.QuestionFamily);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void DataViewCarriesTheSchema()
     {
         var ml = new MLContext(seed: 1);

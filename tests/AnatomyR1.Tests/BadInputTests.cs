@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using System.Text;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
@@ -67,7 +68,7 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(1, ex.Issue.Line);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void TruncatedFileIsAnErrorInStrictAndLenientMode()
     {
         byte[] full = File.ReadAllBytes(TestData.GrpoJson);
@@ -246,7 +247,7 @@ public sealed class BadInputTests : IDisposable
         Assert.Equal(plain.Select(s => (s.Question, s.CorrectIndex)), utf16Bom.Select(s => (s.Question, s.CorrectIndex)));
     }
 
-    [Fact]
+    [SharedDataFact]
     public void CrlfLineEndingsLoadLikeLf()
     {
         string lf = File.ReadAllText(TestData.AscJson);
@@ -325,7 +326,7 @@ public sealed class BadInputTests : IDisposable
         Assert.Contains("cannot be read", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void CorruptedCopyOfTheRealFileNamesRecordAndField()
     {
         var array = JsonNode.Parse(File.ReadAllText(TestData.GrpoJson))!.AsArray();

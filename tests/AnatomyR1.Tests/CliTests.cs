@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnatomyR1.Cli;
@@ -16,7 +17,7 @@ public sealed class CliTests
         return (code, stdout.ToString(), stderr.ToString());
     }
 
-    [Fact]
+    [SharedDataFact]
     public void InspectReportsAllRecordsAndTheSixClasses()
     {
         var (code, output, error) = Run("inspect", TestData.GrpoJson);
@@ -29,7 +30,7 @@ public sealed class CliTests
         }
     }
 
-    [Fact]
+    [SharedDataFact]
     public void InspectJsonIsMachineReadable()
     {
         var (code, output, _) = Run("inspect", TestData.AscJson, "--json");
@@ -40,7 +41,7 @@ public sealed class CliTests
         Assert.True((bool)json["ok"]!);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void CorruptedFileExitsOneNamingRecordAndField()
     {
         using var dir = new TempDir();
@@ -52,7 +53,7 @@ public sealed class CliTests
         Assert.Contains("GRPO.json: record 123 (line 1), field 'answer': 'Spleen' is not among the options", error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void LenientInspectListsEverySkippedRecord()
     {
         using var dir = new TempDir();
@@ -89,7 +90,7 @@ public sealed class CliTests
         Assert.Contains("eval", output, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void EvalScoresCompletionsAndWritesJson()
     {
         using var dir = new TempDir();
@@ -112,7 +113,7 @@ public sealed class CliTests
         Assert.Equal(1000, (int)json["overall"]!["count"]!);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void EvalWithUnknownIdExitsOne()
     {
         using var dir = new TempDir();

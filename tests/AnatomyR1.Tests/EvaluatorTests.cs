@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using AnatomyR1.Data;
 using AnatomyR1.Evaluation;
 using AnatomyR1.Prompts;
@@ -99,7 +100,7 @@ public sealed class EvaluatorTests
         Assert.Equal(result.Confusion.Counts.Select(r => r.ToArray()), back.Confusion.Counts.Select(r => r.ToArray()));
     }
 
-    [Fact]
+    [SharedDataFact]
     public void MissingPredictionColumnIsAClearError()
     {
         var ml = new MLContext(seed: 1);
@@ -108,7 +109,7 @@ public sealed class EvaluatorTests
         Assert.Contains("no prediction column", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void PredictionFileJoinsByIndexAndCountsMissing()
     {
         using var dir = new TempDir();
@@ -124,7 +125,7 @@ public sealed class EvaluatorTests
         Assert.Null(result.FormatCompliance);
     }
 
-    [Fact]
+    [SharedDataFact]
     public void PredictionFileErrorsNameTheLine()
     {
         using var dir = new TempDir();

@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using AnatomyR1.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -87,7 +88,7 @@ public sealed class OtherFormatTests
         Assert.Equal(new[] { "gallbladder", "liver" }, view.GetColumn<string>("Answer").ToArray());
     }
 
-    [Fact]
+    [SharedDataFact]
     public void FormatIsDetected()
     {
         Assert.Equal(VqaFormat.AnatomyR1Json, VqaDataLoader.DetectFormat(TestData.GrpoJson));

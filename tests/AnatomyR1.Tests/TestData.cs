@@ -7,7 +7,7 @@ internal static class TestData
     public static string Fixtures => Path.Combine(AppContext.BaseDirectory, "Fixtures");
 
     /// <summary>The real Anatomy-R1 records (see <see cref="AnatomyR1.Testing.SharedDataLocator"/>).</summary>
-    public static string SharedAnatomyR1 { get; } = AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder();
+    public static string SharedAnatomyR1 => AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder();
 
     public static string GrpoJson => Path.Combine(SharedAnatomyR1, "GRPO.json");
 

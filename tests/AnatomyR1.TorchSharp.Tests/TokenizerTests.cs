@@ -50,7 +50,7 @@ public sealed class TokenizerTests
         }
     }
 
-    [Fact]
+    [AnatomyR1.Testing.SharedDataFact]
     public void RealQuestionsRoundTrip()
     {
         string shared = AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder();

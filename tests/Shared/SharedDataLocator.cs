@@ -10,12 +10,19 @@ internal static class SharedDataLocator
     /// <summary>The folder holding GRPO.json and GRPO-ASC-Learning.json.</summary>
     /// <returns>The folder.</returns>
     /// <exception cref="InvalidOperationException">The records are not found.</exception>
-    public static string AnatomyR1Folder()
+    public static string AnatomyR1Folder() =>
+        TryFind() ?? throw new InvalidOperationException(
+            "The published Anatomy-R1 records were not found: expected shared/data/anatomy-r1/GRPO.json beside the repository; "
+            + "set ANATOMYR1_SHARED_DATA to their folder.");
+
+    /// <summary>The folder holding the records, or null when they are not found.</summary>
+    /// <returns>The folder or null.</returns>
+    public static string? TryFind()
     {
         string? overridden = Environment.GetEnvironmentVariable("ANATOMYR1_SHARED_DATA");
         if (!string.IsNullOrEmpty(overridden))
         {
-            return overridden;
+            return File.Exists(Path.Combine(overridden, "GRPO.json")) ? overridden : null;
         }
 
         foreach (string start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
@@ -30,8 +37,6 @@ internal static class SharedDataLocator
             }
         }
 
-        throw new InvalidOperationException(
-            "The published Anatomy-R1 records were not found: expected shared/data/anatomy-r1/GRPO.json beside the repository; "
-            + "set ANATOMYR1_SHARED_DATA to their folder.");
+        return null;
     }
 }
