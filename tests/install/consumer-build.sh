@@ -14,7 +14,8 @@ app="$work/app"
 dotnet pack "$repo/src/AnatomyR1/AnatomyR1.csproj" -c Release -o "$feed" -p:Version="$version" --nologo -v q
 dotnet pack "$repo/src/AnatomyR1.TorchSharp/AnatomyR1.TorchSharp.csproj" -c Release -o "$feed" -p:Version="$version" --nologo -v q
 
-unzip -l "$feed/AnatomyR1.TorchSharp.$version.nupkg" | grep -q "buildTransitive/AnatomyR1.TorchSharp.targets" \
+# A zip archive stores entry names uncompressed in its central directory, so grep finds them without an unzip tool.
+grep -a -q "buildTransitive/AnatomyR1.TorchSharp.targets" "$feed/AnatomyR1.TorchSharp.$version.nupkg" \
   || { echo "the package lacks buildTransitive/AnatomyR1.TorchSharp.targets" >&2; exit 1; }
 
 mkdir -p "$app"
