@@ -70,6 +70,10 @@ public interface IVisionLanguagePolicy : IDisposable
     /// <returns>The trainable parameters.</returns>
     IEnumerable<Parameter> TrainableParameters();
 
+    /// <summary>The parameters of the image encoder (a subset of all parameters), for freezing it or giving it its own learning rate.</summary>
+    /// <returns>The image encoder's parameters.</returns>
+    IEnumerable<Parameter> VisionEncoderParameters();
+
     /// <summary>Switches training mode (dropout and the like) on or off.</summary>
     /// <param name="training">True for training.</param>
     void SetTraining(bool training);

@@ -296,6 +296,9 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     public IEnumerable<Parameter> TrainableParameters() => Model.parameters().Where(p => p.requires_grad);
 
     /// <inheritdoc />
+    public IEnumerable<Parameter> VisionEncoderParameters() => Model.Vision.parameters();
+
+    /// <inheritdoc />
     public void SetTraining(bool training) => Model.train(training);
 
     /// <inheritdoc />

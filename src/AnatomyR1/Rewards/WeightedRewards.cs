@@ -64,7 +64,17 @@ public sealed class WeightedRewards
     /// <param name="batch">The batch.</param>
     /// <returns>Totals and per-function scores.</returns>
     /// <exception cref="InvalidOperationException">A function returned the wrong number of scores or a non-finite score.</exception>
-    public RewardScores Score(RewardBatch batch)
+    public RewardScores Score(RewardBatch batch) => Score(batch, allowNonFinite: false);
+
+    /// <summary>
+    /// Scores a batch; with <paramref name="allowNonFinite"/> a NaN or infinite score is passed through into the totals
+    /// (a trainer then skips and reports the step) instead of raising an error.
+    /// </summary>
+    /// <param name="batch">The batch.</param>
+    /// <param name="allowNonFinite">Pass non-finite scores through instead of throwing.</param>
+    /// <returns>Totals and per-function scores.</returns>
+    /// <exception cref="InvalidOperationException">A function returned the wrong number of scores, or a non-finite score while not allowed.</exception>
+    public RewardScores Score(RewardBatch batch, bool allowNonFinite)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var total = new float[batch.Count];
@@ -82,7 +92,7 @@ public sealed class WeightedRewards
             {
                 if (scores[i] is float value)
                 {
-                    if (!float.IsFinite(value))
+                    if (!allowNonFinite && !float.IsFinite(value))
                     {
                         throw new InvalidOperationException($"Reward '{function.Name}' returned {value} for completion {i}; use null for 'not applicable'.");
                     }

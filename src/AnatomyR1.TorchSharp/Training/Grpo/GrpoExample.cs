@@ -1,0 +1,16 @@
+using AnatomyR1.Data;
+
+namespace AnatomyR1.TorchSharp.Training.Grpo;
+
+/// <summary>
+/// One training prompt: a multiple-choice sample (question, options, correct index, answer class …) and its image,
+/// either as the file in <see cref="VqaSample.ImagePath"/> or as ready pixels.
+/// </summary>
+/// <param name="Sample">The sample; rewards read it.</param>
+/// <param name="Pixels">Channel-major RGB values in [0, 1] (3·S·S, S = the policy's image size), or null to load <see cref="VqaSample.ImagePath"/>.</param>
+/// <param name="Columns">Further columns of the row for custom rewards; may be null.</param>
+public sealed record GrpoExample(VqaSample Sample, float[]? Pixels = null, IReadOnlyDictionary<string, object?>? Columns = null)
+{
+    /// <summary>The answer class used for per-class metrics: <see cref="VqaSample.AnswerClass"/>, else the answer text.</summary>
+    public string ClassLabel => Sample.AnswerClass.Length > 0 ? Sample.AnswerClass : Sample.Answer;
+}

@@ -1,0 +1,158 @@
+using AnatomyR1.Prompts;
+using AnatomyR1.Rewards;
+
+namespace AnatomyR1.TorchSharp.Training.Grpo;
+
+/// <summary>
+/// Options of GRPO training (<see cref="GrpoTrainer"/>). Names follow the project's design guide and, where they exist
+/// there, TRL's <c>GRPOConfig</c>. Every field has a documented default; <see cref="Validate"/> rejects out-of-range
+/// values with a message naming the option.
+/// </summary>
+public sealed class GrpoOptions
+{
+    /// <summary>Optimiser steps (after the <see cref="NumIterations"/> inner updates are counted). Default 200.</summary>
+    public int Steps { get; set; } = 200;
+
+    /// <summary>Prompts drawn per generation batch (B). Default 8.</summary>
+    public int BatchSize { get; set; } = 8;
+
+    /// <summary>Completions sampled per prompt (G, at least 2). Default 8.</summary>
+    public int NumGenerations { get; set; } = 8;
+
+    /// <summary>Most new tokens per completion (the end token included). Default 64.</summary>
+    public int MaxNewTokens { get; set; } = 64;
+
+    /// <summary>Sampling temperature (also applied to the log-probabilities in the loss). Default 1.</summary>
+    public double Temperature { get; set; } = 1.0;
+
+    /// <summary>Top-k filter when sampling; 0 disables. Default 0.</summary>
+    public int TopK { get; set; }
+
+    /// <summary>Top-p (nucleus) filter when sampling; 1 disables. Default 1.</summary>
+    public double TopP { get; set; } = 1.0;
+
+    /// <summary>Share the image encoding and prompt prefill across a group's G completions. Default true.</summary>
+    public bool SharePrefix { get; set; } = true;
+
+    /// <summary>AdamW learning rate of the language model. Default 1e-4.</summary>
+    public double LearningRate { get; set; } = 1e-4;
+
+    /// <summary>AdamW learning rate of the image encoder (ignored when it is frozen). Default 1e-4.</summary>
+    public double VisionLearningRate { get; set; } = 1e-4;
+
+    /// <summary>AdamW weight decay. Default 0.</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Linear learning-rate warm-up steps, then constant. Default 10.</summary>
+    public int WarmupSteps { get; set; } = 10;
+
+    /// <summary>Gradient norm clip; 0 disables. Default 1.</summary>
+    public double MaxGradientNorm { get; set; } = 1.0;
+
+    /// <summary>Weight β of the k3 KL penalty to the frozen reference; 0 loads no reference. Default 0.04.</summary>
+    public double Beta { get; set; } = 0.04;
+
+    /// <summary>Lower clip range ε_low of the ratio (ratio ≥ 1 − ε_low). Default 0.2.</summary>
+    public double EpsilonLow { get; set; } = 0.2;
+
+    /// <summary>Upper clip range ε_high of the ratio (ratio ≤ 1 + ε_high; DAPO uses 0.28). Default 0.2.</summary>
+    public double EpsilonHigh { get; set; } = 0.2;
+
+    /// <summary>Advantage scaling. Default <see cref="Grpo.ScaleRewards.Group"/>.</summary>
+    public ScaleRewards ScaleRewards { get; set; } = ScaleRewards.Group;
+
+    /// <summary>Loss normalisation. Default <see cref="GrpoLossType.Grpo"/>.</summary>
+    public GrpoLossType LossType { get; set; } = GrpoLossType.Grpo;
+
+    /// <summary>
+    /// μ: optimiser updates per generation batch. With μ &gt; 1 the log-probabilities of the sampling policy are
+    /// stored once and the ratio is taken against them. Default 1.
+    /// </summary>
+    public int NumIterations { get; set; } = 1;
+
+    /// <summary>Micro-batches per optimiser update (whole groups each), to bound memory. Default 1.</summary>
+    public int GradientAccumulationSteps { get; set; } = 1;
+
+    /// <summary>Replace groups whose rewards are all equal by freshly drawn prompts (DAPO's dynamic sampling). Default false.</summary>
+    public bool DynamicSampling { get; set; }
+
+    /// <summary>Most resampling rounds per step under <see cref="DynamicSampling"/>. Default 3.</summary>
+    public int MaxResamples { get; set; } = 3;
+
+    /// <summary>
+    /// GPG variant: loss −logπθ·A (no ratio, no clipping) multiplied by α = B / (B − M), M = zero-variance groups.
+    /// Default false.
+    /// </summary>
+    public bool Gpg { get; set; }
+
+    /// <summary>Leave completions that hit <see cref="MaxNewTokens"/> without an end token out of the loss. Default false.</summary>
+    public bool MaskTruncatedCompletions { get; set; }
+
+    /// <summary>Keep the image encoder's weights fixed. Default false.</summary>
+    public bool FreezeVisionEncoder { get; set; }
+
+    /// <summary>Reward functions and weights. Default accuracy ×1 + format ×1.</summary>
+    public WeightedRewards Rewards { get; set; } = WeightedRewards.Default(AnswerExtractionStrategy.TagLetter);
+
+    /// <summary>Seed of prompt sampling, rollouts and everything else random. Default 0.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Write a checkpoint every this many steps into the run folder; 0 disables. Default 0.</summary>
+    public int CheckpointEvery { get; set; }
+
+    /// <summary>Checkpoints kept (oldest deleted first); 0 keeps all. Default 2.</summary>
+    public int KeepCheckpoints { get; set; } = 2;
+
+    /// <summary>Stop with an error after this many steps in a row with non-finite rewards, loss or gradients. Default 3.</summary>
+    public int MaxConsecutiveNonFiniteSteps { get; set; } = 3;
+
+    /// <summary>
+    /// Memory bound: B · G · <see cref="MaxNewTokens"/> (the completion tokens of one generation batch) may not exceed
+    /// this. Default 65,536.
+    /// </summary>
+    public int MaxRolloutTokens { get; set; } = 65_536;
+
+    /// <summary>Checks every option.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        static void Check(bool ok, string name, object value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentException($"GRPO option {name} = {value} is invalid: {rule}.", name);
+            }
+        }
+
+        Check(Steps >= 1, nameof(Steps), Steps, "at least 1 step");
+        Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1 prompt per batch");
+        Check(NumGenerations >= 2, nameof(NumGenerations), NumGenerations, "G must be at least 2, otherwise every group has zero reward variance");
+        Check(MaxNewTokens >= 1, nameof(MaxNewTokens), MaxNewTokens, "at least 1");
+        Check(double.IsFinite(Temperature) && Temperature > 0, nameof(Temperature), Temperature, "must be positive (GRPO samples)");
+        Check(TopK >= 0, nameof(TopK), TopK, "0 (off) or positive");
+        Check(TopP is > 0 and <= 1, nameof(TopP), TopP, "in (0, 1]");
+        Check(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be positive");
+        Check(double.IsFinite(VisionLearningRate) && VisionLearningRate > 0, nameof(VisionLearningRate), VisionLearningRate, "must be positive");
+        Check(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be non-negative");
+        Check(WarmupSteps >= 0, nameof(WarmupSteps), WarmupSteps, "must be non-negative");
+        Check(MaxGradientNorm >= 0, nameof(MaxGradientNorm), MaxGradientNorm, "0 (off) or positive");
+        Check(double.IsFinite(Beta) && Beta >= 0, nameof(Beta), Beta, "must be non-negative");
+        Check(EpsilonLow is > 0 and < 1, nameof(EpsilonLow), EpsilonLow, "ε must be in (0, 1)");
+        Check(double.IsFinite(EpsilonHigh) && EpsilonHigh > 0, nameof(EpsilonHigh), EpsilonHigh, "ε must be positive");
+        Check(NumIterations >= 1, nameof(NumIterations), NumIterations, "μ must be at least 1");
+        Check(GradientAccumulationSteps >= 1 && GradientAccumulationSteps <= BatchSize, nameof(GradientAccumulationSteps), GradientAccumulationSteps,
+            $"between 1 and the batch size ({BatchSize})");
+        Check(MaxResamples >= 0, nameof(MaxResamples), MaxResamples, "must be non-negative");
+        Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "0 (off) or positive");
+        Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "0 (all) or positive");
+        Check(MaxConsecutiveNonFiniteSteps >= 1, nameof(MaxConsecutiveNonFiniteSteps), MaxConsecutiveNonFiniteSteps, "at least 1");
+        Check(Rewards is not null && Rewards.Terms.Count > 0, nameof(Rewards), Rewards?.Terms.Count ?? 0, "at least one reward function");
+        long rollout = (long)BatchSize * NumGenerations * MaxNewTokens;
+        Check(rollout <= MaxRolloutTokens, "BatchSize", BatchSize,
+            $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");
+    }
+
+    /// <summary>A shallow copy (the reward set is shared).</summary>
+    /// <returns>The copy.</returns>
+    public GrpoOptions Clone() => (GrpoOptions)MemberwiseClone();
+}

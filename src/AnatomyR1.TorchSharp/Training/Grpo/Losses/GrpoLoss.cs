@@ -1,0 +1,38 @@
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Training.Grpo.Losses;
+
+/// <summary>What a loss normalisation may need beyond the per-token losses and their mask.</summary>
+/// <param name="AccumulatedTokens">Completion tokens in the whole optimiser step (every micro-batch).</param>
+/// <param name="MaxCompletionLength">The completion length limit (<see cref="GrpoOptions.MaxNewTokens"/>).</param>
+/// <param name="AccumulationSteps">Micro-batches whose gradients are summed into one optimiser step.</param>
+public readonly record struct GrpoLossContext(long AccumulatedTokens, int MaxCompletionLength, int AccumulationSteps);
+
+/// <summary>
+/// Reduces masked per-token losses [N, T] of one micro-batch to the scalar whose gradient is accumulated. One small
+/// class per <see cref="GrpoLossType"/>; <see cref="For"/> picks it.
+/// </summary>
+public abstract class GrpoLoss
+{
+    /// <summary>The loss type this class implements.</summary>
+    public abstract GrpoLossType Type { get; }
+
+    /// <summary>The implementation of a loss type.</summary>
+    /// <param name="type">The type.</param>
+    /// <returns>Its reducer.</returns>
+    public static GrpoLoss For(GrpoLossType type) => type switch
+    {
+        GrpoLossType.Grpo => new SequenceMeanLoss(),
+        GrpoLossType.Bnpo => new BnpoLoss(),
+        GrpoLossType.DrGrpo => new DrGrpoLoss(),
+        GrpoLossType.Dapo => new DapoLoss(),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown GRPO loss type."),
+    };
+
+    /// <summary>Reduces the per-token losses.</summary>
+    /// <param name="perTokenLoss">Losses [N, T].</param>
+    /// <param name="mask">1 for completion tokens that count, 0 elsewhere [N, T], same dtype.</param>
+    /// <param name="context">Batch-level quantities.</param>
+    /// <returns>The scalar loss of this micro-batch.</returns>
+    public abstract Tensor Reduce(Tensor perTokenLoss, Tensor mask, GrpoLossContext context);
+}
