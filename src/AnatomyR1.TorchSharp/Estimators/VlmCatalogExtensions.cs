@@ -35,4 +35,45 @@ public static class VlmCatalogExtensions
         ArgumentNullException.ThrowIfNull(catalog);
         return new VlmSupervisedTrainer(options);
     }
+
+    /// <summary>
+    /// GRPO of the vision-language policy (see <see cref="VlmGrpoTrainer"/>), starting from the built-in warm-started
+    /// checkpoint unless <paramref name="initialPolicyFolder"/> is given.
+    /// </summary>
+    /// <param name="catalog">The AnatomyR1 catalog.</param>
+    /// <param name="steps">Optimiser steps.</param>
+    /// <param name="batchSize">Prompts per step (B).</param>
+    /// <param name="numGenerations">Completions per prompt (G).</param>
+    /// <param name="learningRate">Learning rate (image encoder and language model).</param>
+    /// <param name="beta">KL weight β (0 skips the reference model).</param>
+    /// <param name="seed">Seed of prompt sampling and rollouts.</param>
+    /// <param name="pixelsColumn">Read images from this ExtractPixels column instead of <c>ImagePath</c>; null reads paths.</param>
+    /// <param name="initialPolicyFolder">Start from this saved policy; null uses the built-in checkpoint.</param>
+    /// <param name="device">auto, cpu, cuda or cuda:N.</param>
+    /// <returns>The estimator.</returns>
+    public static VlmGrpoTrainer Grpo(this AnatomyR1Catalog catalog, int steps = 200, int batchSize = 8, int numGenerations = 8, double learningRate = 1e-4,
+        double beta = 0.04, int seed = 0, string? pixelsColumn = null, string? initialPolicyFolder = null, string device = "auto")
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new VlmGrpoTrainer(catalog.Context, new VlmGrpoTrainerOptions
+        {
+            Grpo = new AnatomyR1.TorchSharp.Training.Grpo.GrpoOptions
+            {
+                Steps = steps, BatchSize = batchSize, NumGenerations = numGenerations, LearningRate = learningRate, VisionLearningRate = learningRate, Beta = beta, Seed = seed,
+            },
+            ImageInput = pixelsColumn is null ? VlmImageInput.Paths : VlmImageInput.FromPixels(pixelsColumn),
+            InitialPolicyFolder = initialPolicyFolder,
+            Device = device,
+        });
+    }
+
+    /// <summary>GRPO with full options (see <see cref="VlmGrpoTrainer"/>).</summary>
+    /// <param name="catalog">The AnatomyR1 catalog.</param>
+    /// <param name="options">The options.</param>
+    /// <returns>The estimator.</returns>
+    public static VlmGrpoTrainer Grpo(this AnatomyR1Catalog catalog, VlmGrpoTrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new VlmGrpoTrainer(catalog.Context, options);
+    }
 }

@@ -1,6 +1,9 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AnatomyR1.Prompts;
+using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using AnatomyR1.TorchSharp.Policy;
 
 namespace AnatomyR1.TorchSharp.Estimators;
 
@@ -15,6 +18,7 @@ public static class VlmModel
 {
     private const string PipelineFile = "pipeline.zip";
     private const string PolicyFolder = "policy";
+    private const string SettingsFile = "transformer.json";
 
     /// <summary>Saves a model.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
@@ -31,6 +35,16 @@ public static class VlmModel
         {
             mlContext.Model.Save(new TransformerChain<ITransformer>(prefix.ToArray()), inputSchema, Path.Combine(staging, PipelineFile));
             vlm.Policy.Save(Path.Combine(staging, PolicyFolder));
+            var settings = new JsonObject
+            {
+                ["image_path_column"] = vlm.ImageInput.ImagePathColumn,
+                ["pixels_column"] = vlm.ImageInput.PixelsColumn,
+                ["pixel_scale"] = vlm.ImageInput.PixelScale,
+                ["answer_extraction"] = vlm.Strategy.ToString(),
+                ["max_new_tokens"] = vlm.Generation.MaxNewTokens,
+                ["batch_size"] = vlm.BatchSize,
+            };
+            File.WriteAllText(Path.Combine(staging, SettingsFile), settings.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         });
     }
 
@@ -52,8 +66,48 @@ public static class VlmModel
         var prefix = mlContext.Model.Load(pipeline, out inputSchema);
         var policy = TinyVlmPolicy.Load(Path.Combine(folder, PolicyFolder), device);
         var transformers = prefix is TransformerChain<ITransformer> chain ? chain.ToList() : new List<ITransformer> { prefix };
-        transformers.Add(new VlmTransformer(policy));
+        try
+        {
+            transformers.Add(ReadTransformer(Path.Combine(folder, SettingsFile), policy));
+        }
+        catch
+        {
+            policy.Dispose();
+            throw;
+        }
+
         return new TransformerChain<ITransformer>(transformers.ToArray());
+    }
+
+    private static VlmTransformer ReadTransformer(string path, TinyVlmPolicy policy)
+    {
+        if (!File.Exists(path))
+        {
+            return new VlmTransformer(policy);
+        }
+
+        try
+        {
+            var settings = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
+            string strategyText = (string?)settings["answer_extraction"] ?? nameof(AnswerExtractionStrategy.TagLetter);
+            if (!Enum.TryParse<AnswerExtractionStrategy>(strategyText, out var strategy))
+            {
+                throw new InvalidDataException($"{path}: field 'answer_extraction' has unknown value '{strategyText}'.");
+            }
+
+            var image = new VlmImageInput
+            {
+                ImagePathColumn = (string?)settings["image_path_column"] ?? Data.VqaColumns.ImagePath,
+                PixelsColumn = (string?)settings["pixels_column"],
+                PixelScale = (float?)settings["pixel_scale"] ?? 1f / 255f,
+            };
+            var generation = new GenerationOptions { Temperature = 0, MaxNewTokens = (int?)settings["max_new_tokens"] ?? 80 };
+            return new VlmTransformer(policy, generation, strategy, image) { BatchSize = (int?)settings["batch_size"] ?? 64 };
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
     }
 
     private static (List<ITransformer> Prefix, VlmTransformer Vlm) Split(ITransformer model)

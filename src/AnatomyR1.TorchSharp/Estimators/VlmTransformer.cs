@@ -36,12 +36,21 @@ public sealed class VlmTransformer : ITransformer, IDisposable
     /// <param name="policy">The policy (owned from now on).</param>
     /// <param name="options">Generation settings; default greedy with 80 new tokens.</param>
     /// <param name="strategy">How the letter is read from the completion.</param>
-    public VlmTransformer(TinyVlmPolicy policy, GenerationOptions? options = null, AnswerExtractionStrategy strategy = AnswerExtractionStrategy.TagLetter)
+    /// <param name="imageInput">Where images come from; default the <c>ImagePath</c> column.</param>
+    public VlmTransformer(TinyVlmPolicy policy, GenerationOptions? options = null, AnswerExtractionStrategy strategy = AnswerExtractionStrategy.TagLetter, VlmImageInput? imageInput = null)
     {
         Policy = policy ?? throw new ArgumentNullException(nameof(policy));
         Generation = options ?? new GenerationOptions { Temperature = 0, MaxNewTokens = 80 };
+        Strategy = strategy;
+        ImageInput = imageInput ?? VlmImageInput.Paths;
         _extractor = new AnswerExtractor(strategy);
     }
+
+    /// <summary>Where images come from.</summary>
+    public VlmImageInput ImageInput { get; }
+
+    /// <summary>How the letter is read from the completion.</summary>
+    public AnswerExtractionStrategy Strategy { get; }
 
     /// <summary>The policy.</summary>
     public TinyVlmPolicy Policy { get; }
@@ -58,13 +67,8 @@ public sealed class VlmTransformer : ITransformer, IDisposable
     /// <inheritdoc />
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
     {
-        Require(inputSchema, VqaColumns.ImagePath, TextDataViewType.Instance);
-        Require(inputSchema, VqaColumns.Question, TextDataViewType.Instance);
-        if (inputSchema.GetColumnOrNull(VqaColumns.Options) is not { Type: VectorDataViewType { ItemType: TextDataViewType } })
-        {
-            throw new ArgumentException($"The input needs a '{VqaColumns.Options}' column of type vector of text.");
-        }
-
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        VqaRowReader.Validate(inputSchema, ImageInput, needAnswer: false);
         return AppendedTextColumnsDataView.BuildSchema(inputSchema, new[] { VqaColumns.Completion, VqaColumns.PredictedLetter, VqaColumns.PredictedAnswer });
     }
 
@@ -81,32 +85,19 @@ public sealed class VlmTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(input);
         GetOutputSchema(input.Schema);
-        var rows = new List<(string Image, string Question, string[] Options)>();
-        using (var cursor = input.GetRowCursor(new[] { input.Schema[VqaColumns.ImagePath], input.Schema[VqaColumns.Question], input.Schema[VqaColumns.Options] }))
-        {
-            var image = cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[VqaColumns.ImagePath]);
-            var question = cursor.GetGetter<ReadOnlyMemory<char>>(input.Schema[VqaColumns.Question]);
-            var options = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(input.Schema[VqaColumns.Options]);
-            ReadOnlyMemory<char> i = default, q = default;
-            VBuffer<ReadOnlyMemory<char>> o = default;
-            while (cursor.MoveNext())
-            {
-                image(ref i);
-                question(ref q);
-                options(ref o);
-                rows.Add((i.ToString(), q.ToString(), o.DenseValues().Select(v => v.ToString()).ToArray()));
-            }
-        }
-
-        var completions = BatchedCompletion.Run(Policy, rows.Select(r => (r.Image, PolicyPrompt.Format(r.Question, r.Options))).ToList(), Generation, BatchSize);
+        var rows = VqaRowReader.Read(input, ImageInput, Policy.ImageSize);
+        var images = new ImageTensors(Policy.ImageSize);
+        var completions = BatchedCompletion.Run(Policy,
+            rows.Select(r => (r.Pixels is float[] p ? (Func<float[]>)(() => p) : () => images.Load(r.Sample.ImagePath), PolicyPrompt.Format(r.Sample))).ToList(),
+            Generation, BatchSize);
 
         var letters = new List<string>(rows.Count);
         var answers = new List<string>(rows.Count);
         for (int r = 0; r < rows.Count; r++)
         {
-            var extracted = _extractor.Extract(completions[r], rows[r].Options);
+            var extracted = _extractor.Extract(completions[r], rows[r].Sample.Options);
             letters.Add(extracted.Letter);
-            answers.Add(extracted.HasOption ? rows[r].Options[extracted.Index] : string.Empty);
+            answers.Add(extracted.HasOption ? rows[r].Sample.Options[extracted.Index] : string.Empty);
         }
 
         return new AppendedTextColumnsDataView(input, new (string, IReadOnlyList<string>)[]
@@ -117,13 +108,4 @@ public sealed class VlmTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => Policy.Dispose();
-
-    private static void Require(DataViewSchema schema, string name, DataViewType type)
-    {
-        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentException($"The input has no '{name}' column.");
-        if (!column.Type.Equals(type))
-        {
-            throw new ArgumentException($"Column '{name}' has type {column.Type}; expected {type}.");
-        }
-    }
 }

@@ -40,7 +40,7 @@ public sealed class GrpoTrainer : IDisposable
     private readonly List<Parameter> _languageParameters;
     private readonly List<Parameter> _visionParameters;
     private readonly List<Parameter> _frozen = new();
-    private readonly bool _ownsPolicy;
+    private bool _ownsPolicy;
     private IVisionLanguagePolicy? _reference;
     private RolloutBuffer? _buffer;
     private bool _checkpointDue;
@@ -307,6 +307,17 @@ public sealed class GrpoTrainer : IDisposable
             _reference?.Save(Path.Combine(staging, GrpoCheckpoint.ReferenceFolder));
             _optimizer.save_state_dict(Path.Combine(staging, GrpoCheckpoint.OptimizerFile));
         });
+    }
+
+    /// <summary>
+    /// Hands the policy to the caller: the trainer will no longer dispose it (relevant for a trainer made by
+    /// <see cref="Resume"/>, which owns the policy it loaded).
+    /// </summary>
+    /// <returns>The policy.</returns>
+    public IVisionLanguagePolicy ReleasePolicy()
+    {
+        _ownsPolicy = false;
+        return Policy;
     }
 
     /// <inheritdoc />

@@ -1,0 +1,149 @@
+using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Policy;
+using AnatomyR1.TorchSharp.Training.Grpo;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+
+namespace AnatomyR1.TorchSharp.Estimators;
+
+/// <summary>Options of <see cref="VlmGrpoTrainer"/>. Every field has a documented default.</summary>
+public sealed class VlmGrpoTrainerOptions
+{
+    /// <summary>The GRPO settings (steps, B, G, β, ε, loss type, rewards …).</summary>
+    public GrpoOptions Grpo { get; set; } = new();
+
+    /// <summary>Where images come from: the <c>ImagePath</c> column (default) or a pixel vector column.</summary>
+    public VlmImageInput ImageInput { get; set; } = VlmImageInput.Paths;
+
+    /// <summary>Start from this saved policy folder; null (default) starts from the built-in warm-started checkpoint.</summary>
+    public string? InitialPolicyFolder { get; set; }
+
+    /// <summary>Device: auto (default), cpu, cuda or cuda:N.</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>Folder for <c>metrics.jsonl</c> and checkpoints; null (default) keeps them in memory only.</summary>
+    public string? RunFolder { get; set; }
+
+    /// <summary>Resume from this checkpoint folder (<c>checkpoint-N</c>) instead of starting fresh. Default null.</summary>
+    public string? ResumeFrom { get; set; }
+
+    /// <summary>Prompt sampler; null (default) draws uniformly. A curriculum plugs in here.</summary>
+    public IGrpoPromptSampler? Sampler { get; set; }
+
+    /// <summary>Receives every step's metrics. Default null.</summary>
+    public IProgress<GrpoStepMetrics>? Progress { get; set; }
+
+    /// <summary>Stops training between steps (the policy trained so far is returned). Default none.</summary>
+    public CancellationToken CancellationToken { get; set; }
+}
+
+/// <summary>
+/// ML.NET trainer estimator for GRPO of the vision-language policy on multiple-choice questions. It starts from a
+/// policy (the built-in warm-started checkpoint unless told otherwise), trains it with <see cref="GrpoTrainer"/>,
+/// and returns a <see cref="VlmTransformer"/> that answers questions. Step metrics also go to ML.NET's log
+/// (<c>mlContext.Log</c>, source <c>AnatomyR1.Grpo</c>).
+/// </summary>
+/// <remarks>
+/// <list type="table">
+/// <listheader><term>Input column</term><description>Type</description></listheader>
+/// <item><term>ImagePath, or a pixel column</term><description>Text (image file), or vector of float from <c>ExtractPixels</c> (see <see cref="VlmImageInput"/>)</description></item>
+/// <item><term>Question</term><description>Text</description></item>
+/// <item><term>Options</term><description>Vector of text</description></item>
+/// <item><term>CorrectIndex</term><description>Integer: the correct option (0-based); rows without options use <c>Answer</c> (text)</description></item>
+/// <item><term>AnswerClass (optional)</term><description>Text: per-class metrics (<c>frac_reward_zero_std/&lt;class&gt;</c>)</description></item>
+/// </list>
+/// Output columns: <c>Completion</c>, <c>PredictedLetter</c>, <c>PredictedAnswer</c> (text). Save the fitted chain with
+/// <see cref="VlmModel.Save"/>.
+/// </remarks>
+public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
+{
+    private readonly MLContext _mlContext;
+    private readonly VlmGrpoTrainerOptions _options;
+
+    /// <summary>Creates the estimator; options are validated here.</summary>
+    /// <param name="mlContext">The ML.NET context (for its log).</param>
+    /// <param name="options">Options.</param>
+    /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
+    public VlmGrpoTrainer(MLContext mlContext, VlmGrpoTrainerOptions options)
+    {
+        _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        ArgumentNullException.ThrowIfNull(options.Grpo, nameof(options.Grpo));
+        ArgumentNullException.ThrowIfNull(options.ImageInput, nameof(options.ImageInput));
+        options.Grpo.Validate();
+    }
+
+    /// <summary>Metrics of every step of the last <see cref="Fit"/>.</summary>
+    public IReadOnlyList<GrpoStepMetrics> History { get; private set; } = Array.Empty<GrpoStepMetrics>();
+
+    /// <inheritdoc />
+    public VlmTransformer Fit(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        VqaRowReader.Validate(input.Schema, _options.ImageInput, needAnswer: true);
+        IHostEnvironment host = _mlContext;
+        using var channel = host.Start("AnatomyR1.Grpo");
+        TinyVlmPolicy? policy = null;
+        GrpoTrainer? trainer = null;
+        try
+        {
+            if (_options.ResumeFrom is null)
+            {
+                policy = _options.InitialPolicyFolder is string folder ? TinyVlmPolicy.Load(folder, _options.Device) : BuiltInPolicy.Load(_options.Device);
+            }
+
+            int imageSize = policy?.ImageSize ?? CheckpointImageSize(_options.ResumeFrom!);
+            var examples = VqaRowReader.Read(input, _options.ImageInput, imageSize).Select(r => new GrpoExample(r.Sample, r.Pixels)).ToList();
+            trainer = _options.ResumeFrom is string checkpoint
+                ? GrpoTrainer.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
+                : new GrpoTrainer(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
+            trainer.Progress = _options.Progress;
+            trainer.Log = line => channel.Info(MessageSensitivity.None, "{0}", line);
+            channel.Info(MessageSensitivity.None, "{0}", $"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {trainer.Step}.");
+            History = trainer.Train(_options.CancellationToken);
+            var trained = policy ?? (TinyVlmPolicy)trainer.ReleasePolicy();
+            return new VlmTransformer(trained, imageInput: _options.ImageInput);
+        }
+        catch
+        {
+            policy?.Dispose();
+            throw;
+        }
+        finally
+        {
+            trainer?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        string image = _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn;
+        foreach (string name in new[] { image, VqaColumns.Question, VqaColumns.Options })
+        {
+            if (!inputSchema.Any(c => c.Name == name))
+            {
+                throw new ArgumentException($"The input has no '{name}' column.", nameof(inputSchema));
+            }
+        }
+
+        var transforms = new MLContext(seed: 0).Transforms;
+        var copies = transforms.CopyColumns(VqaColumns.Completion, VqaColumns.Question)
+            .Append(transforms.CopyColumns(VqaColumns.PredictedLetter, VqaColumns.Question))
+            .Append(transforms.CopyColumns(VqaColumns.PredictedAnswer, VqaColumns.Question));
+        return copies.GetOutputSchema(inputSchema);
+    }
+
+    private static int CheckpointImageSize(string checkpoint)
+    {
+        string config = Path.Combine(checkpoint, GrpoCheckpoint.PolicyFolder, TinyVlmPolicy.ConfigFile);
+        if (!File.Exists(config))
+        {
+            throw new InvalidDataException($"'{checkpoint}' is not a GRPO checkpoint: {GrpoCheckpoint.PolicyFolder}/{TinyVlmPolicy.ConfigFile} is missing.");
+        }
+
+        return Models.VlmConfig.FromJson(File.ReadAllText(config)).ImageSize;
+    }
+}

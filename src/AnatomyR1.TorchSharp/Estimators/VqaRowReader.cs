@@ -1,0 +1,161 @@
+using AnatomyR1.Data;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace AnatomyR1.TorchSharp.Estimators;
+
+/// <summary>One row read for the policy: the sample fields present in the view and the pixels when read from a column.</summary>
+/// <param name="Sample">The sample.</param>
+/// <param name="Pixels">Planar RGB in [0, 1], or null when the image is a path.</param>
+internal sealed record VqaRow(VqaSample Sample, float[]? Pixels);
+
+/// <summary>Reads question rows out of an <see cref="IDataView"/> with clear errors for missing or mistyped columns.</summary>
+internal static class VqaRowReader
+{
+    /// <summary>Checks the columns the policy needs.</summary>
+    public static void Validate(DataViewSchema schema, VlmImageInput image, bool needAnswer)
+    {
+        if (image.PixelsColumn is string pixels)
+        {
+            if (schema.GetColumnOrNull(pixels) is not { Type: VectorDataViewType { ItemType: NumberDataViewType } vector } || vector.ItemType.RawType != typeof(float))
+            {
+                throw new ArgumentException($"The input needs a '{pixels}' column of type vector of float (from ExtractPixels).");
+            }
+        }
+        else
+        {
+            RequireText(schema, image.ImagePathColumn);
+        }
+
+        RequireText(schema, VqaColumns.Question);
+        if (schema.GetColumnOrNull(VqaColumns.Options) is not { Type: VectorDataViewType { ItemType: TextDataViewType } })
+        {
+            throw new ArgumentException($"The input needs a '{VqaColumns.Options}' column of type vector of text.");
+        }
+
+        if (needAnswer && schema.GetColumnOrNull(VqaColumns.CorrectIndex) is not { Type: NumberDataViewType } && schema.GetColumnOrNull(VqaColumns.Answer) is null)
+        {
+            throw new ArgumentException($"The input needs a numeric '{VqaColumns.CorrectIndex}' column (or an '{VqaColumns.Answer}' text column) to compute rewards.");
+        }
+    }
+
+    /// <summary>Reads every row.</summary>
+    public static List<VqaRow> Read(IDataView input, VlmImageInput image, int imageSize)
+    {
+        var schema = input.Schema;
+        Validate(schema, image, needAnswer: false);
+        var rows = new List<VqaRow>();
+        int expected = 3 * imageSize * imageSize;
+        var texts = new[]
+        {
+            VqaColumns.SampleId, image.PixelsColumn is null ? image.ImagePathColumn : null, VqaColumns.Question, VqaColumns.CorrectLetter, VqaColumns.Answer,
+            VqaColumns.AnswerClass, VqaColumns.QuestionFamily, VqaColumns.Modality, VqaColumns.QuestionType, nameof(VqaSample.SourceFile),
+        }.Where(n => n is not null && schema.GetColumnOrNull(n) is { Type: TextDataViewType }).Select(n => schema[n!]).ToList();
+        var correct = schema.GetColumnOrNull(VqaColumns.CorrectIndex) is { Type: NumberDataViewType } c ? c : (DataViewSchema.Column?)null;
+        var record = schema.GetColumnOrNull(nameof(VqaSample.RecordIndex)) is { Type: NumberDataViewType } r ? r : (DataViewSchema.Column?)null;
+        var options = schema[VqaColumns.Options];
+        var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
+        var active = texts.Append(options).Concat(new[] { correct, record, pixelColumn }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
+        using var cursor = input.GetRowCursor(active);
+        var textGetters = texts.ToDictionary(t => t.Name, t => cursor.GetGetter<ReadOnlyMemory<char>>(t));
+        var optionsGetter = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(options);
+        Func<int>? correctGetter = correct is { } cc ? NumberGetter(cursor, cc) : null;
+        Func<int>? recordGetter = record is { } rr ? NumberGetter(cursor, rr) : null;
+        var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
+        ReadOnlyMemory<char> text = default;
+        VBuffer<ReadOnlyMemory<char>> optionValues = default;
+        VBuffer<float> pixelValues = default;
+        int row = 0;
+        while (cursor.MoveNext())
+        {
+            string Text(string name)
+            {
+                if (!textGetters.TryGetValue(name, out var getter))
+                {
+                    return string.Empty;
+                }
+
+                getter(ref text);
+                return text.ToString();
+            }
+
+            optionsGetter(ref optionValues);
+            var sample = new VqaSample
+            {
+                SampleId = Text(VqaColumns.SampleId),
+                ImagePath = image.PixelsColumn is null ? Text(image.ImagePathColumn) : string.Empty,
+                Question = Text(VqaColumns.Question),
+                Options = optionValues.DenseValues().Select(v => v.ToString()).ToArray(),
+                CorrectIndex = correctGetter?.Invoke() ?? -1,
+                CorrectLetter = Text(VqaColumns.CorrectLetter),
+                Answer = Text(VqaColumns.Answer),
+                AnswerClass = Text(VqaColumns.AnswerClass),
+                QuestionFamily = Text(VqaColumns.QuestionFamily) is { Length: > 0 } family ? family : nameof(QuestionFamily.Other),
+                Modality = Text(VqaColumns.Modality),
+                QuestionType = Text(VqaColumns.QuestionType),
+                SourceFile = Text(nameof(VqaSample.SourceFile)),
+                RecordIndex = recordGetter?.Invoke() ?? row,
+            };
+            float[]? pixels = null;
+            if (pixelGetter is not null)
+            {
+                pixelGetter(ref pixelValues);
+                pixels = pixelValues.DenseValues().Select(v => v * image.PixelScale).ToArray();
+                if (pixels.Length != expected)
+                {
+                    throw new InvalidDataException($"Row {row} ({Where(sample)}): column '{image.PixelsColumn}' has {pixels.Length} values; the policy needs 3·{imageSize}·{imageSize} = {expected} (resize the images to {imageSize}×{imageSize} and extract R, G, B).");
+                }
+            }
+            else if (sample.ImagePath.Length == 0)
+            {
+                throw new InvalidDataException($"Row {row} ({Where(sample)}): column '{image.ImagePathColumn}' is empty.");
+            }
+
+            rows.Add(new VqaRow(sample, pixels));
+            row++;
+        }
+
+        return rows;
+    }
+
+    private static string Where(VqaSample s) => s.SourceFile.Length > 0 ? $"{s.SourceFile} record {s.RecordIndex}" : s.SampleId.Length > 0 ? $"sample '{s.SampleId}'" : "no source";
+
+    private static Func<int> NumberGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        var type = column.Type.RawType;
+        if (type == typeof(int))
+        {
+            var g = cursor.GetGetter<int>(column);
+            return () => { int v = 0; g(ref v); return v; };
+        }
+
+        if (type == typeof(long))
+        {
+            var g = cursor.GetGetter<long>(column);
+            return () => { long v = 0; g(ref v); return (int)v; };
+        }
+
+        if (type == typeof(float))
+        {
+            var g = cursor.GetGetter<float>(column);
+            return () => { float v = 0; g(ref v); return (int)v; };
+        }
+
+        if (type == typeof(double))
+        {
+            var g = cursor.GetGetter<double>(column);
+            return () => { double v = 0; g(ref v); return (int)v; };
+        }
+
+        throw new ArgumentException($"Column '{column.Name}' has type {column.Type}; expected an integer or float number.");
+    }
+
+    private static void RequireText(DataViewSchema schema, string name)
+    {
+        var column = schema.GetColumnOrNull(name) ?? throw new ArgumentException($"The input has no '{name}' column.");
+        if (column.Type is not TextDataViewType)
+        {
+            throw new ArgumentException($"Column '{name}' has type {column.Type}; expected text.");
+        }
+    }
+}
