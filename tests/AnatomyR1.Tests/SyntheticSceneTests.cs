@@ -209,11 +209,25 @@ public sealed class SyntheticSceneTests : IClassFixture<SyntheticFixture>
     }
 
     [Fact]
+    public void TheOptionSetAloneDoesNotRevealTheAnswer()
+    {
+        // The best text-only guess from the option set (the most frequent answer of each set, learned on half the
+        // records and scored on the other half) must stay near the 25% of a four-way guess.
+        var records = _data.Records.ToList();
+        string Key(SyntheticRecord r) => string.Join("|", r.Options.Order(StringComparer.Ordinal)) + "/" + r.Tier;
+        var fit = records.Where((_, i) => i % 2 == 0).GroupBy(Key)
+            .ToDictionary(g => g.Key, g => g.GroupBy(r => r.Target.Class).OrderByDescending(c => c.Count()).ThenBy(c => c.Key, StringComparer.Ordinal).First().Key);
+        var held = records.Where((_, i) => i % 2 == 1).ToList();
+        double accuracy = held.Average(r => fit.TryGetValue(Key(r), out var guess) && guess == r.Target.Class ? 1.0 : 0.0);
+        Assert.True(accuracy < 0.33, $"guessing from the option set alone is right {accuracy:P1} of the time");
+    }
+
+    [Fact]
     public void DistractorsSpanEasyToHard()
     {
         var byTier = _data.Records.GroupBy(r => r.Tier).ToDictionary(g => g.Key, g => g.Average(r => r.VisualSimilarityScore));
-        Assert.True(byTier[DistractorTier.Easy] + 0.1 < byTier[DistractorTier.Mixed], $"easy {byTier[DistractorTier.Easy]:0.000} vs mixed {byTier[DistractorTier.Mixed]:0.000}");
-        Assert.True(byTier[DistractorTier.Mixed] + 0.05 < byTier[DistractorTier.Hard], $"mixed {byTier[DistractorTier.Mixed]:0.000} vs hard {byTier[DistractorTier.Hard]:0.000}");
+        Assert.True(byTier[DistractorTier.Easy] + 0.04 < byTier[DistractorTier.Mixed], $"easy {byTier[DistractorTier.Easy]:0.000} vs mixed {byTier[DistractorTier.Mixed]:0.000}");
+        Assert.True(byTier[DistractorTier.Mixed] + 0.04 < byTier[DistractorTier.Hard], $"mixed {byTier[DistractorTier.Mixed]:0.000} vs hard {byTier[DistractorTier.Hard]:0.000}");
         var scores = _data.Records.Select(r => r.VisualSimilarityScore).ToList();
         Assert.InRange(scores.Min(), 0.0, 0.15);
         Assert.InRange(scores.Max(), 0.5, 1.0); // the hardest possible set: Cystic Plate against Liver, Gut, Abdominal Wall Cavity = 0.533

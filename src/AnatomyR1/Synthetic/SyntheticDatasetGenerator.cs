@@ -106,18 +106,55 @@ public static class SyntheticDatasetGenerator
             $"{sceneId}: no scene supporting {string.Join(", ", wanted.Select(w => $"a {w.Family} question about {w.Class}"))} was found in {MaxAttempts} attempts.");
     }
 
-    /// <summary>The answer plus three distractors chosen by tier, in random order.</summary>
+    /// <summary>
+    /// The answer plus three distractors chosen by tier, in random order. A tier picks among the ten four-option sets
+    /// that contain the answer, ranked by the set's own mean pairwise <see cref="VisualSimilarity"/> (a symmetric
+    /// measure, so every member of a set ranks it alike): Hard draws from the three most alike sets, Easy from the three
+    /// least alike, Mixed from all ten. Choosing "the answer's three most similar classes" instead would make the
+    /// option set name the answer (with six classes, the two classes left out would identify it) and let a model
+    /// answer without looking at the image.
+    /// </summary>
     private static List<string> Options(string answer, DistractorTier tier, Random random)
     {
-        var others = AnatomyClasses.All.Where(c => c != answer)
-            .OrderByDescending(c => VisualSimilarity.Of(answer, c)).ThenBy(c => c, StringComparer.Ordinal).ToList();
-        var distractors = tier switch
+        var others = AnatomyClasses.All.Where(c => c != answer).ToList();
+        var sets = new List<(string[] Set, double Similarity)>();
+        for (int i = 0; i < others.Count; i++)
         {
-            DistractorTier.Hard => others.Take(3),
-            DistractorTier.Easy => others.Skip(others.Count - 3),
-            _ => others.OrderBy(_ => random.Next()).Take(3),
+            for (int j = i + 1; j < others.Count; j++)
+            {
+                for (int k = j + 1; k < others.Count; k++)
+                {
+                    var set = new[] { answer, others[i], others[j], others[k] };
+                    sets.Add((set, MeanPairwiseSimilarity(set)));
+                }
+            }
+        }
+
+        var ranked = sets.OrderByDescending(s => s.Similarity).ThenBy(s => string.Join("|", s.Set.Order(StringComparer.Ordinal)), StringComparer.Ordinal).ToList();
+        var pool = tier switch
+        {
+            DistractorTier.Hard => ranked.Take(3).ToList(),
+            DistractorTier.Easy => ranked.Skip(ranked.Count - 3).ToList(),
+            _ => ranked,
         };
-        return distractors.Append(answer).OrderBy(_ => random.Next()).ToList();
+        var chosen = pool[random.Next(pool.Count)].Set;
+        return chosen.OrderBy(_ => random.Next()).ToList();
+    }
+
+    private static double MeanPairwiseSimilarity(IReadOnlyList<string> set)
+    {
+        double sum = 0;
+        int pairs = 0;
+        for (int i = 0; i < set.Count; i++)
+        {
+            for (int j = i + 1; j < set.Count; j++)
+            {
+                sum += VisualSimilarity.Of(set[i], set[j]);
+                pairs++;
+            }
+        }
+
+        return sum / pairs;
     }
 
     /// <summary>Exactly proportional counts (largest remainder), shuffled.</summary>

@@ -2,16 +2,20 @@ using AnatomyR1.Data;
 
 namespace AnatomyR1.Synthetic;
 
-/// <summary>Distractor difficulty tier of a synthetic question (by <see cref="VisualSimilarity"/> to the answer).</summary>
+/// <summary>
+/// Distractor difficulty tier of a synthetic question: how alike (by <see cref="VisualSimilarity"/>) the four options
+/// are. Tiers rank the ten option sets that contain the answer by their mean pairwise similarity, so the set itself
+/// does not reveal which member is the answer.
+/// </summary>
 public enum DistractorTier
 {
-    /// <summary>The three classes least like the answer.</summary>
+    /// <summary>One of the three least alike option sets containing the answer.</summary>
     Easy,
 
-    /// <summary>Three of the five other classes at random.</summary>
+    /// <summary>Any of the ten option sets containing the answer (three of the five other classes at random).</summary>
     Mixed,
 
-    /// <summary>The three classes most like the answer.</summary>
+    /// <summary>One of the three most alike option sets containing the answer.</summary>
     Hard,
 }
 
