@@ -17,6 +17,27 @@ public sealed class PromptAndRewardTests
     };
 
     [Fact]
+    public void ConsistencyRewardsAnswersThatFollowTheReasoningWhetherRightOrWrong()
+    {
+        var row = new RewardRow(Sample(correct: 1));
+        var completions = new[]
+        {
+            "<think> the gut is near; the top-left is liver, option b </think> <answer> b </answer>",   // follows, right
+            "<think> the top-left is gut, option c </think> <answer>C</answer>",                          // follows, wrong
+            "<think> the top-left is liver, option c </think> <answer>C</answer>",                        // lookup slip
+            "<think> nothing named </think> <answer>B</answer>",                                          // names no option
+            "<answer>B</answer>",                                                                         // no reasoning
+        };
+        var scores = new ConsistencyReward().Score(new RewardBatch(completions, completions.Select(_ => row).ToList()));
+        Assert.Equal(new float?[] { 1, 1, 0, 0, 0 }, scores);
+        Assert.Equal("consistency", new ConsistencyReward().Name);
+        Assert.Equal(3, ConsistencyReward.LastNamedOption("gut then omentum", new[] { "Liver", "Gallbladder", "Gut", "Omentum" }));
+        Assert.Equal(-1, ConsistencyReward.LastNamedOption("the livers", new[] { "Liver" }));
+        var open = new RewardRow(new VqaSample { Question = "what?", Answer = "liver" });
+        Assert.Null(new ConsistencyReward().Score(new RewardBatch(new[] { "<think>liver</think><answer>liver</answer>" }, new[] { open }))[0]);
+    }
+
+    [Fact]
     public void DefaultPromptHoldsQuestionOptionsAndFormat()
     {
         string prompt = new R1PromptBuilder().Build(Sample());
