@@ -24,7 +24,7 @@ SyntheticDatasetWriter.Write(data, new SyntheticDatasetOptions { Count = 600, Se
 var mlContext = new MLContext(seed: 0);
 mlContext.Log += (_, e) =>
 {
-    if (e.Source == "AnatomyR1.Grpo")
+    if (e.Source == "AnatomyR1.Grpo" && e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Info)
     {
         Console.WriteLine(e.RawMessage);
     }
