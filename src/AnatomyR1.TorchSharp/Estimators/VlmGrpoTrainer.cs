@@ -117,24 +117,9 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
     }
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        string image = _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn;
-        foreach (string name in new[] { image, VqaColumns.Question, VqaColumns.Options })
-        {
-            if (!inputSchema.Any(c => c.Name == name))
-            {
-                throw new ArgumentException($"The input has no '{name}' column.", nameof(inputSchema));
-            }
-        }
-
-        var transforms = new MLContext(seed: 0).Transforms;
-        var copies = transforms.CopyColumns(VqaColumns.Completion, VqaColumns.Question)
-            .Append(transforms.CopyColumns(VqaColumns.PredictedLetter, VqaColumns.Question))
-            .Append(transforms.CopyColumns(VqaColumns.PredictedAnswer, VqaColumns.Question));
-        return copies.GetOutputSchema(inputSchema);
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
+        VlmOutputSchema.Append(inputSchema, VqaColumns.Question,
+            new[] { _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn, VqaColumns.Question, VqaColumns.Options });
 
     private static int CheckpointImageSize(string checkpoint)
     {

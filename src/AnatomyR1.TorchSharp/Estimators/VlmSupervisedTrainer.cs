@@ -94,25 +94,9 @@ public sealed class VlmSupervisedTrainer : IEstimator<VlmTransformer>
     }
 
     /// <inheritdoc />
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        ArgumentNullException.ThrowIfNull(inputSchema);
-        foreach (string name in new[] { _options.ImagePathColumn, _options.QuestionColumn, _options.OptionsColumn, _options.TargetCompletionColumn })
-        {
-            if (!inputSchema.Any(c => c.Name == name))
-            {
-                throw new ArgumentException($"The input has no '{name}' column.", nameof(inputSchema));
-            }
-        }
-
-        // SchemaShape columns cannot be constructed outside ML.NET; copying the (text) question column into the three
-        // output names through ML.NET's own estimator yields exactly the text columns this trainer's transformer adds.
-        var transforms = new MLContext(seed: 0).Transforms;
-        var copies = transforms.CopyColumns(VqaColumns.Completion, _options.QuestionColumn)
-            .Append(transforms.CopyColumns(VqaColumns.PredictedLetter, _options.QuestionColumn))
-            .Append(transforms.CopyColumns(VqaColumns.PredictedAnswer, _options.QuestionColumn));
-        return copies.GetOutputSchema(inputSchema);
-    }
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
+        VlmOutputSchema.Append(inputSchema, _options.QuestionColumn,
+            new[] { _options.ImagePathColumn, _options.QuestionColumn, _options.OptionsColumn, _options.TargetCompletionColumn });
 
     private List<SupervisedExample> ReadExamples(IDataView input)
     {
