@@ -15,6 +15,8 @@ public sealed class GridImageEncoder : nn.Module<Tensor, Tensor>
     private readonly ModuleList<Conv2d> _convs;
     [ComponentName(Name = "projector")]
     private readonly Linear _projector;
+    [ComponentName(Name = "colour_projector")]
+    private readonly Linear _colour;
     [ComponentName(Name = "row_embedding")]
     private readonly Parameter _rows;
     [ComponentName(Name = "col_embedding")]
@@ -36,6 +38,7 @@ public sealed class GridImageEncoder : nn.Module<Tensor, Tensor>
         }
 
         _projector = nn.Linear(channels, config.Width);
+        _colour = nn.Linear(6, config.Width);
         _rows = new Parameter(randn(config.Grid, config.Width) * 0.02);
         _cols = new Parameter(randn(config.Grid, config.Width) * 0.02);
         RegisterComponents();
@@ -55,6 +58,10 @@ public sealed class GridImageEncoder : nn.Module<Tensor, Tensor>
 
         x = nn.functional.adaptive_avg_pool2d(x, new long[] { _grid, _grid });
         var tokens = _projector.forward(x.flatten(2).transpose(1, 2));
+        // Each cell's mean and peak colour, straight from the pixels: the class colours are the strongest cue.
+        var mean = nn.functional.adaptive_avg_pool2d(input, new long[] { _grid, _grid });
+        var peak = nn.functional.adaptive_max_pool2d(input, new long[] { _grid, _grid });
+        tokens = tokens + _colour.forward(cat(new[] { mean, peak }, 1).flatten(2).transpose(1, 2));
         var position = (_rows.unsqueeze(1) + _cols.unsqueeze(0)).reshape(_grid * _grid, -1);
         return (tokens + position).MoveToOuterDisposeScope();
     }
