@@ -28,11 +28,7 @@ public sealed class BuiltInCheckpointTests(ITestOutputHelper output)
 
             // The answers depend on the image: with each question paired with another scene's image the trace names
             // the right anatomy far less often.
-            var mismatched = samples.Select((s, i) => new VqaSample
-            {
-                ImagePath = samples[(i + 1) % samples.Count].ImagePath, Question = s.Question, Options = s.Options, CorrectIndex = s.CorrectIndex,
-                CorrectLetter = s.CorrectLetter, Answer = s.Answer, AnswerClass = s.AnswerClass, QuestionFamily = s.QuestionFamily,
-            }).ToList();
+            var mismatched = MismatchedImages.Of(samples);
             var blind = PolicyEvaluation.Run(policy, mismatched);
             output.WriteLine("another scene's image: " + blind.Summary());
             Assert.True(blind.TraceNamesAnswer < evaluation.TraceNamesAnswer - 0.1, $"{blind.TraceNamesAnswer:P1} vs {evaluation.TraceNamesAnswer:P1}");

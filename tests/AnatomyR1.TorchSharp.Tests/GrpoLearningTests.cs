@@ -79,7 +79,7 @@ public sealed class GrpoLearningTests : IDisposable
         Assert.True(history.Skip(60).Average(m => m["reward"]) > history.Take(20).Average(m => m["reward"]), "the training reward should rise as well");
 
         // The answers depend on the image: pairing each question with another scene's image costs accuracy.
-        var mismatched = _heldOut.Select((s, i) => WithImage(s, _heldOut[(i + 1) % _heldOut.Count].ImagePath)).ToList();
+        var mismatched = MismatchedImages.Of(_heldOut);
         var blind = PolicyEvaluation.Run(policy, mismatched);
         _output.WriteLine($"another scene's image: {blind.Summary()}");
         Assert.True(blind.Accuracy < after.Accuracy - (3 * se), $"with another scene's image {blind.Accuracy:P1} vs {after.Accuracy:P1}");
@@ -107,10 +107,4 @@ public sealed class GrpoLearningTests : IDisposable
             return new SupervisedExample(s.ImagePath, PolicyPrompt.Format(s), target);
         }).ToList();
     }
-
-    private static VqaSample WithImage(VqaSample s, string image) => new()
-    {
-        ImagePath = image, Question = s.Question, Options = s.Options, CorrectIndex = s.CorrectIndex, CorrectLetter = s.CorrectLetter,
-        Answer = s.Answer, AnswerClass = s.AnswerClass, QuestionFamily = s.QuestionFamily,
-    };
 }

@@ -103,12 +103,12 @@ internal static class VqaRowReader
                 pixels = pixelValues.DenseValues().Select(v => v * image.PixelScale).ToArray();
                 if (pixels.Length != expected)
                 {
-                    throw new InvalidDataException($"Row {row} ({Where(sample)}): column '{image.PixelsColumn}' has {pixels.Length} values; the policy needs 3·{imageSize}·{imageSize} = {expected} (resize the images to {imageSize}×{imageSize} and extract R, G, B).");
+                    throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.PixelsColumn}' has {pixels.Length} values; the policy needs 3·{imageSize}·{imageSize} = {expected} (resize the images to {imageSize}×{imageSize} and extract R, G, B).");
                 }
             }
             else if (sample.ImagePath.Length == 0)
             {
-                throw new InvalidDataException($"Row {row} ({Where(sample)}): column '{image.ImagePathColumn}' is empty.");
+                throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.ImagePathColumn}' is empty.");
             }
 
             rows.Add(new VqaRow(sample, pixels));
@@ -117,8 +117,6 @@ internal static class VqaRowReader
 
         return rows;
     }
-
-    private static string Where(VqaSample s) => s.SourceFile.Length > 0 ? $"{s.SourceFile} record {s.RecordIndex}" : s.SampleId.Length > 0 ? $"sample '{s.SampleId}'" : "no source";
 
     private static Func<int> NumberGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
     {

@@ -75,7 +75,7 @@ public sealed class GrpoTrainer : IDisposable
             var s = examples[i].Sample;
             if (!s.IsMultipleChoice && s.Answer.Length == 0)
             {
-                throw new ArgumentException($"Training example {i} ({Describe(s)}) has neither options with a correct index nor an answer text to reward.", nameof(examples));
+                throw new ArgumentException($"Training example {i} ({SampleSource.Describe(s)}) has neither options with a correct index nor an answer text to reward.", nameof(examples));
             }
         }
 
@@ -501,7 +501,7 @@ public sealed class GrpoTrainer : IDisposable
             {
                 if (pixels.Length != expected)
                 {
-                    throw new InvalidDataException($"Training example {i} ({Describe(example.Sample)}): its pixel vector has {pixels.Length} values; the policy needs 3·{Policy.ImageSize}·{Policy.ImageSize} = {expected}.");
+                    throw new InvalidDataException($"Training example {i} ({SampleSource.Describe(example.Sample)}): its pixel vector has {pixels.Length} values; the policy needs 3·{Policy.ImageSize}·{Policy.ImageSize} = {expected}.");
                 }
 
                 images.Add(pixels);
@@ -514,9 +514,6 @@ public sealed class GrpoTrainer : IDisposable
 
         return _images.Batch(images, Policy.Device);
     }
-
-    private static string Describe(AnatomyR1.Data.VqaSample s) =>
-        s.SourceFile.Length > 0 ? $"{s.SourceFile} record {s.RecordIndex}" : s.SampleId.Length > 0 ? $"sample '{s.SampleId}'" : "no source";
 
     // ---- tensors of a generation batch ----
 
