@@ -1,3 +1,4 @@
+using AnatomyR1.Curriculum;
 using AnatomyR1.Evaluation;
 using AnatomyR1.Prompts;
 using Microsoft.ML;
@@ -30,6 +31,23 @@ public sealed class AnatomyR1Catalog
     /// <returns>The metrics.</returns>
     public VqaEvaluationResult Evaluate(IDataView predictions, VqaEvaluatorOptions options) =>
         new VqaEvaluator(options).Evaluate(predictions);
+
+    /// <summary>
+    /// Scores S(q), the similarity of each question's distractors to its answer, and its curriculum stage (see
+    /// <see cref="AnatomicalSimilarityEstimator"/>): adds <c>OptionSimilarity</c> (Single) and <c>CurriculumStage</c>
+    /// (Int32).
+    /// </summary>
+    /// <param name="similarity">The option-pair similarity; null uses a <see cref="CharNGramEmbedder"/>.</param>
+    /// <param name="aggregation">How pairs are combined into S(q).</param>
+    /// <param name="stageCount">Curriculum stages K, bounded by the S(q) quantiles of the fitted data.</param>
+    /// <returns>The estimator.</returns>
+    public AnatomicalSimilarityEstimator AnatomicalSimilarity(IOptionSimilarity? similarity = null, SimilarityAggregation aggregation = SimilarityAggregation.MeanToAnswer, int stageCount = 3) =>
+        new(new AnatomicalSimilarityOptions { Similarity = similarity, Aggregation = aggregation, StageCount = stageCount });
+
+    /// <summary>Scores S(q) and the curriculum stage with full options (columns, measure, aggregation, stages).</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>The estimator.</returns>
+    public AnatomicalSimilarityEstimator AnatomicalSimilarity(AnatomicalSimilarityOptions options) => new(options);
 }
 
 /// <summary><see cref="MLContext"/> extension giving access to <see cref="AnatomyR1Catalog"/>.</summary>

@@ -1,4 +1,7 @@
+using AnatomyR1.Curriculum;
+using AnatomyR1.TorchSharp.Curriculum;
 using AnatomyR1.TorchSharp.Estimators;
+using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training;
 
 namespace AnatomyR1;
@@ -75,5 +78,22 @@ public static class VlmCatalogExtensions
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new VlmGrpoTrainer(catalog.Context, options);
+    }
+
+    /// <summary>
+    /// Scores S(q) and the curriculum stage with the policy's own token embeddings (<see cref="PolicyTokenEmbedder"/>:
+    /// the mean embedding of each option's tokens, copied from <paramref name="policy"/> now), the default when a
+    /// model is at hand. See <see cref="AnatomicalSimilarityEstimator"/> for the columns.
+    /// </summary>
+    /// <param name="catalog">The AnatomyR1 catalog.</param>
+    /// <param name="policy">The policy whose embeddings measure similarity (not kept).</param>
+    /// <param name="aggregation">How pairs are combined into S(q).</param>
+    /// <param name="stageCount">Curriculum stages K.</param>
+    /// <returns>The estimator.</returns>
+    public static AnatomicalSimilarityEstimator AnatomicalSimilarity(this AnatomyR1Catalog catalog, TinyVlmPolicy policy,
+        SimilarityAggregation aggregation = SimilarityAggregation.MeanToAnswer, int stageCount = 3)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return catalog.AnatomicalSimilarity(new PolicyTokenEmbedder(policy), aggregation, stageCount);
     }
 }

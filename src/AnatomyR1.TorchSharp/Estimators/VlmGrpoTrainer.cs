@@ -1,4 +1,6 @@
+using AnatomyR1.Curriculum;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Curriculum;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
@@ -28,7 +30,10 @@ public sealed class VlmGrpoTrainerOptions
     /// <summary>Resume from this checkpoint folder (<c>checkpoint-N</c>) instead of starting fresh. Default null.</summary>
     public string? ResumeFrom { get; set; }
 
-    /// <summary>Prompt sampler; null (default) draws uniformly. A curriculum plugs in here.</summary>
+    /// <summary>
+    /// Prompt sampler; null (default) draws uniformly, or through the curriculum when <see cref="GrpoOptions.Curriculum"/>
+    /// is set (the simpler way to turn ASCL on).
+    /// </summary>
     public IGrpoPromptSampler? Sampler { get; set; }
 
     /// <summary>Receives every step's metrics. Default null.</summary>
@@ -52,6 +57,7 @@ public sealed class VlmGrpoTrainerOptions
 /// <item><term>Options</term><description>Vector of text</description></item>
 /// <item><term>CorrectIndex</term><description>Integer: the correct option (0-based); rows without options use <c>Answer</c> (text)</description></item>
 /// <item><term>AnswerClass (optional)</term><description>Text: per-class metrics (<c>frac_reward_zero_std/&lt;class&gt;</c>)</description></item>
+/// <item><term>OptionSimilarity (optional)</term><description>Single: S(q) from <c>AnatomicalSimilarity</c>; orders the curriculum (<see cref="GrpoOptions.Curriculum"/>) and is logged as <c>curriculum/mean_s_q</c>. Without it a curriculum scores S(q) with the starting policy's token embeddings.</description></item>
 /// </list>
 /// Output columns: <c>Completion</c>, <c>PredictedLetter</c>, <c>PredictedAnswer</c> (text). Save the fitted chain with
 /// <see cref="VlmModel.Save"/>.
@@ -94,7 +100,16 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
             }
 
             int imageSize = policy?.ImageSize ?? CheckpointImageSize(_options.ResumeFrom!);
-            var examples = VqaRowReader.Read(input, _options.ImageInput, imageSize).Select(r => new GrpoExample(r.Sample, r.Pixels)).ToList();
+            var rows = VqaRowReader.Read(input, _options.ImageInput, imageSize);
+            var scores = rows.Select(r => r.OptionSimilarity).ToList();
+            if (_options.Grpo.Curriculum is not null && scores.Any(s => s is null))
+            {
+                // ASCL without an OptionSimilarity column: score S(q) with the starting policy's own token embeddings.
+                scores = StartingPolicyScores(rows, policy);
+                channel.Info(MessageSensitivity.None, "{0}", $"Curriculum: no '{VqaColumns.OptionSimilarity}' column, so S(q) was scored with the starting policy's token embeddings.");
+            }
+
+            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Pixels) { OptionSimilarity = scores[i] }).ToList();
             trainer = _options.ResumeFrom is string checkpoint
                 ? GrpoTrainer.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
                 : new GrpoTrainer(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
@@ -120,6 +135,22 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
         VlmOutputSchema.Append(inputSchema, VqaColumns.Question,
             new[] { _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn, VqaColumns.Question, VqaColumns.Options });
+
+    private List<float?> StartingPolicyScores(List<VqaRow> rows, TinyVlmPolicy? policy)
+    {
+        PolicyTokenEmbedder embedder;
+        if (policy is not null)
+        {
+            embedder = new PolicyTokenEmbedder(policy);
+        }
+        else
+        {
+            using var start = _options.InitialPolicyFolder is string folder ? TinyVlmPolicy.Load(folder, "cpu") : BuiltInPolicy.Load("cpu");
+            embedder = new PolicyTokenEmbedder(start);
+        }
+
+        return rows.Select(r => (float?)OptionSimilarityScore.Compute(r.Sample.Options, r.Sample.CorrectIndex, embedder)).ToList();
+    }
 
     private static int CheckpointImageSize(string checkpoint)
     {

@@ -1,4 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using AnatomyR1.Data;
+using AnatomyR1.Persistence;
 using AnatomyR1.Prompts;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
@@ -25,11 +28,14 @@ namespace AnatomyR1.TorchSharp.Estimators;
 /// </list>
 /// Generation runs for all rows when <see cref="Transform"/> is called. The transformer owns the policy; dispose it
 /// when done. ML.NET's <c>mlContext.Model.Save</c> cannot carry a third-party transformer's weights (its save context
-/// is internal to ML.NET), so use <see cref="VlmModel.Save"/> / <see cref="VlmModel.Load"/>, which store the preceding
-/// ML.NET transforms with <c>mlContext.Model.Save</c> and the policy beside them.
+/// is internal to ML.NET), so use <see cref="VlmModel.Save"/> / <see cref="VlmModel.Load"/> (or
+/// <see cref="AnatomyR1Model"/>), which store the ML.NET transforms with <c>mlContext.Model.Save</c> and the policy
+/// beside them.
 /// </remarks>
-public sealed class VlmTransformer : ITransformer, IDisposable
+public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDisposable
 {
+    private const string PolicyFolder = "policy";
+    private const string SettingsFile = "transformer.json";
     private readonly AnswerExtractor _extractor;
 
     /// <summary>Creates the transformer.</summary>
@@ -78,7 +84,7 @@ public sealed class VlmTransformer : ITransformer, IDisposable
 
     /// <inheritdoc />
     public void Save(ModelSaveContext ctx) =>
-        throw new NotSupportedException("Save a pipeline ending in VlmTransformer with VlmModel.Save(mlContext, model, schema, folder); mlContext.Model.Save cannot store the policy's weights.");
+        throw new NotSupportedException("Save a pipeline ending in VlmTransformer with VlmModel.Save(mlContext, model, schema, folder) or AnatomyR1Model.Save; mlContext.Model.Save cannot store the policy's weights.");
 
     /// <inheritdoc />
     public IDataView Transform(IDataView input)
@@ -106,6 +112,71 @@ public sealed class VlmTransformer : ITransformer, IDisposable
         });
     }
 
+    /// <summary>Loads a saved transformer (see <see cref="ComponentStore"/>): the policy and the generation settings.</summary>
+    /// <param name="context">The load context (its device is used for the policy).</param>
+    /// <returns>The transformer.</returns>
+    public static VlmTransformer LoadComponent(ComponentLoadContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var policy = TinyVlmPolicy.Load(Path.Combine(context.Folder, PolicyFolder), context.Device);
+        try
+        {
+            return ReadSettings(Path.Combine(context.Folder, SettingsFile), policy);
+        }
+        catch
+        {
+            policy.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public void SaveComponent(string folder)
+    {
+        Policy.Save(Path.Combine(folder, PolicyFolder));
+        var settings = new JsonObject
+        {
+            ["image_path_column"] = ImageInput.ImagePathColumn,
+            ["pixels_column"] = ImageInput.PixelsColumn,
+            ["pixel_scale"] = ImageInput.PixelScale,
+            ["answer_extraction"] = Strategy.ToString(),
+            ["max_new_tokens"] = Generation.MaxNewTokens,
+            ["batch_size"] = BatchSize,
+        };
+        File.WriteAllText(Path.Combine(folder, SettingsFile), settings.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     /// <inheritdoc />
     public void Dispose() => Policy.Dispose();
+
+    private static VlmTransformer ReadSettings(string path, TinyVlmPolicy policy)
+    {
+        if (!File.Exists(path))
+        {
+            return new VlmTransformer(policy);
+        }
+
+        try
+        {
+            var settings = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
+            string strategyText = (string?)settings["answer_extraction"] ?? nameof(AnswerExtractionStrategy.TagLetter);
+            if (!Enum.TryParse<AnswerExtractionStrategy>(strategyText, out var strategy))
+            {
+                throw new InvalidDataException($"{path}: field 'answer_extraction' has unknown value '{strategyText}'.");
+            }
+
+            var image = new VlmImageInput
+            {
+                ImagePathColumn = (string?)settings["image_path_column"] ?? Data.VqaColumns.ImagePath,
+                PixelsColumn = (string?)settings["pixels_column"],
+                PixelScale = (float?)settings["pixel_scale"] ?? 1f / 255f,
+            };
+            var generation = new GenerationOptions { Temperature = 0, MaxNewTokens = (int?)settings["max_new_tokens"] ?? 80 };
+            return new VlmTransformer(policy, generation, strategy, image) { BatchSize = (int?)settings["batch_size"] ?? 64 };
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
+    }
 }

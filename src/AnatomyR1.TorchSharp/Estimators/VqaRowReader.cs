@@ -7,7 +7,8 @@ namespace AnatomyR1.TorchSharp.Estimators;
 /// <summary>One row read for the policy: the sample fields present in the view and the pixels when read from a column.</summary>
 /// <param name="Sample">The sample.</param>
 /// <param name="Pixels">Planar RGB in [0, 1], or null when the image is a path.</param>
-internal sealed record VqaRow(VqaSample Sample, float[]? Pixels);
+/// <param name="OptionSimilarity">S(q) from the <c>OptionSimilarity</c> column, or null when the view has none.</param>
+internal sealed record VqaRow(VqaSample Sample, float[]? Pixels, float? OptionSimilarity = null);
 
 /// <summary>Reads question rows out of an <see cref="IDataView"/> with clear errors for missing or mistyped columns.</summary>
 internal static class VqaRowReader
@@ -55,13 +56,16 @@ internal static class VqaRowReader
         var record = schema.GetColumnOrNull(nameof(VqaSample.RecordIndex)) is { Type: NumberDataViewType } r ? r : (DataViewSchema.Column?)null;
         var options = schema[VqaColumns.Options];
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
-        var active = texts.Append(options).Concat(new[] { correct, record, pixelColumn }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
+        var similarity = schema.GetColumnOrNull(VqaColumns.OptionSimilarity) is { } sq && sq.Type.RawType == typeof(float) ? sq : (DataViewSchema.Column?)null;
+        var active = texts.Append(options).Concat(new[] { correct, record, pixelColumn, similarity }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
         using var cursor = input.GetRowCursor(active);
         var textGetters = texts.ToDictionary(t => t.Name, t => cursor.GetGetter<ReadOnlyMemory<char>>(t));
         var optionsGetter = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(options);
-        Func<int>? correctGetter = correct is { } cc ? NumberGetter(cursor, cc) : null;
-        Func<int>? recordGetter = record is { } rr ? NumberGetter(cursor, rr) : null;
+        Func<int>? correctGetter = correct is { } cc ? ColumnGetters.Integer(cursor, cc) : null;
+        Func<int>? recordGetter = record is { } rr ? ColumnGetters.Integer(cursor, rr) : null;
         var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
+        var similarityGetter = similarity is { } sc ? cursor.GetGetter<float>(sc) : null;
+        float similarityValue = 0;
         ReadOnlyMemory<char> text = default;
         VBuffer<ReadOnlyMemory<char>> optionValues = default;
         VBuffer<float> pixelValues = default;
@@ -111,41 +115,18 @@ internal static class VqaRowReader
                 throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.ImagePathColumn}' is empty.");
             }
 
-            rows.Add(new VqaRow(sample, pixels));
+            float? score = null;
+            if (similarityGetter is not null)
+            {
+                similarityGetter(ref similarityValue);
+                score = similarityValue;
+            }
+
+            rows.Add(new VqaRow(sample, pixels, score));
             row++;
         }
 
         return rows;
-    }
-
-    private static Func<int> NumberGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
-    {
-        var type = column.Type.RawType;
-        if (type == typeof(int))
-        {
-            var g = cursor.GetGetter<int>(column);
-            return () => { int v = 0; g(ref v); return v; };
-        }
-
-        if (type == typeof(long))
-        {
-            var g = cursor.GetGetter<long>(column);
-            return () => { long v = 0; g(ref v); return (int)v; };
-        }
-
-        if (type == typeof(float))
-        {
-            var g = cursor.GetGetter<float>(column);
-            return () => { float v = 0; g(ref v); return (int)v; };
-        }
-
-        if (type == typeof(double))
-        {
-            var g = cursor.GetGetter<double>(column);
-            return () => { double v = 0; g(ref v); return (int)v; };
-        }
-
-        throw new ArgumentException($"Column '{column.Name}' has type {column.Type}; expected an integer or float number.");
     }
 
     private static void RequireText(DataViewSchema schema, string name)

@@ -47,4 +47,10 @@ public static class VqaColumns
 
     /// <summary>Text: the answer text a model chose (option text, or the open answer).</summary>
     public const string PredictedAnswer = "PredictedAnswer";
+
+    /// <summary>Single: S(q), the similarity of a question's distractors to its answer (added by the similarity scorer).</summary>
+    public const string OptionSimilarity = "OptionSimilarity";
+
+    /// <summary>Int32: the curriculum stage of a question, 0 = easiest (added by the similarity scorer; −1 when S(q) is undefined).</summary>
+    public const string CurriculumStage = "CurriculumStage";
 }

@@ -13,4 +13,7 @@ public sealed record GrpoExample(VqaSample Sample, float[]? Pixels = null, IRead
 {
     /// <summary>The answer class used for per-class metrics: <see cref="VqaSample.AnswerClass"/>, else the answer text.</summary>
     public string ClassLabel => Sample.AnswerClass.Length > 0 ? Sample.AnswerClass : Sample.Answer;
+
+    /// <summary>S(q) of the question (from the <c>OptionSimilarity</c> column), or null when not scored. The curriculum needs it; the trainer logs its batch mean as <c>curriculum/mean_s_q</c>.</summary>
+    public float? OptionSimilarity { get; init; }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.Curriculum;
 using AnatomyR1.Prompts;
 using AnatomyR1.Rewards;
 
@@ -112,6 +113,13 @@ public sealed class GrpoOptions
     /// </summary>
     public int MaxRolloutTokens { get; set; } = 65_536;
 
+    /// <summary>
+    /// ASCL: draw prompts through the anatomical-similarity curriculum (easiest S(q) first, pool growing to the full
+    /// data by step T) instead of uniformly. Needs every example's S(q) (<see cref="GrpoExample.OptionSimilarity"/>,
+    /// from the <c>AnatomicalSimilarity</c> transform). Default null: uniform order.
+    /// </summary>
+    public CurriculumOptions? Curriculum { get; set; }
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
@@ -147,12 +155,18 @@ public sealed class GrpoOptions
         Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "0 (all) or positive");
         Check(MaxConsecutiveNonFiniteSteps >= 1, nameof(MaxConsecutiveNonFiniteSteps), MaxConsecutiveNonFiniteSteps, "at least 1");
         Check(Rewards is not null && Rewards.Terms.Count > 0, nameof(Rewards), Rewards?.Terms.Count ?? 0, "at least one reward function");
+        Curriculum?.Validate();
         long rollout = (long)BatchSize * NumGenerations * MaxNewTokens;
         Check(rollout <= MaxRolloutTokens, "BatchSize", BatchSize,
             $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");
     }
 
-    /// <summary>A shallow copy (the reward set is shared).</summary>
+    /// <summary>A copy (the reward set is shared; the curriculum options are copied).</summary>
     /// <returns>The copy.</returns>
-    public GrpoOptions Clone() => (GrpoOptions)MemberwiseClone();
+    public GrpoOptions Clone()
+    {
+        var copy = (GrpoOptions)MemberwiseClone();
+        copy.Curriculum = Curriculum?.Clone();
+        return copy;
+    }
 }

@@ -83,7 +83,13 @@ public sealed class GrpoTrainer : IDisposable
         _ownsPolicy = ownsPolicy;
         _examples = examples;
         _options = options.Clone();
-        _sampler = sampler ?? new UniformPromptSampler(examples.Count, options.Seed);
+        if (sampler is not null && options.Curriculum is not null)
+        {
+            throw new ArgumentException("Pass either a prompt sampler or GrpoOptions.Curriculum, not both.", nameof(sampler));
+        }
+
+        _sampler = sampler
+            ?? (options.Curriculum is { } curriculum ? new CurriculumPromptSampler(examples, curriculum, options.Steps, options.Seed) : new UniformPromptSampler(examples.Count, options.Seed));
         _loss = GrpoLoss.For(options.LossType);
         _images = new ImageTensors(policy.ImageSize);
         RunFolder = runFolder;
@@ -354,6 +360,9 @@ public sealed class GrpoTrainer : IDisposable
         ["beta"] = o.Beta,
         ["loss_type"] = o.LossType.ToString(),
         ["freeze_vision_encoder"] = o.FreezeVisionEncoder,
+        ["curriculum"] = o.Curriculum is { } c
+            ? new JsonObject { ["pacing"] = c.Pacing.ToString(), ["start_fraction"] = c.StartFraction, ["full_data_step"] = c.FullDataStepFor(o.Steps), ["stage_count"] = c.StageCount }
+            : null,
     };
 
     private double LearningRateScale(int step) => _options.WarmupSteps == 0 ? 1.0 : Math.Min(1.0, (double)step / _options.WarmupSteps);
@@ -682,6 +691,11 @@ public sealed class GrpoTrainer : IDisposable
         }
 
         add("frac_reward_zero_std", groups.Average(g => g.ZeroStd ? 1.0 : 0.0));
+        if (groups.All(g => _examples[g.ExampleIndex].OptionSimilarity is float s && float.IsFinite(s)))
+        {
+            add("curriculum/mean_s_q", groups.Average(g => (double)_examples[g.ExampleIndex].OptionSimilarity!.Value));
+        }
+
         foreach (var byClass in groups.GroupBy(g => _examples[g.ExampleIndex].ClassLabel).OrderBy(c => c.Key, StringComparer.Ordinal))
         {
             add($"frac_reward_zero_std/{byClass.Key}", byClass.Average(g => g.ZeroStd ? 1.0 : 0.0));

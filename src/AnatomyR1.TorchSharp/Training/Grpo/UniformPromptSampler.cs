@@ -50,14 +50,5 @@ public sealed class UniformPromptSampler : IGrpoPromptSampler
     /// <param name="step">Step.</param>
     /// <param name="attempt">Attempt.</param>
     /// <returns>The derived seed.</returns>
-    public static int StepSeed(int seed, int step, int attempt)
-    {
-        ulong x = ((ulong)(uint)seed << 32) ^ ((ulong)(uint)step * 0x9E3779B97F4A7C15UL) ^ ((ulong)(uint)attempt * 0xC2B2AE3D27D4EB4FUL);
-        x ^= x >> 33;
-        x *= 0xFF51AFD7ED558CCDUL;
-        x ^= x >> 33;
-        x *= 0xC4CEB9FE1A85EC53UL;
-        x ^= x >> 33;
-        return (int)(x & 0x7FFFFFFF);
-    }
+    public static int StepSeed(int seed, int step, int attempt) => SeedMixer.Mix(seed, step, attempt);
 }
