@@ -20,6 +20,7 @@ public static class CliApp
             EvalCommand.Create(console, stderr),
             SynthCommand.Create(console, stderr),
             WarmStartCommand.Create(console, stderr),
+            SimilarityCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);
