@@ -106,11 +106,15 @@ internal static class SimilarityCommand
                     var correct = mc.Select((s, i) => extractor.Extract(evaluation.Completions[i], s.Options).Index == s.CorrectIndex).ToList();
                     console.MarkupLine(Markup.Escape(evaluation.Summary()));
                     var isMc = samples.Select(s => s.IsMultipleChoice).ToArray();
+                    var perMeasure = new List<(IOptionSimilarity Measure, List<float> Scores)>();
                     foreach (var (measure, scores, _) in scored)
                     {
                         var mcScores = scores.Where((_, i) => isMc[i]).ToList();
                         RenderDifficulty(console, measure, DifficultyAnalysis.Compute(mcScores, correct));
+                        perMeasure.Add((measure, mcScores));
                     }
+
+                    RenderWithinClass(console, mc, correct, perMeasure);
                 }
 
                 if (parse.GetValue(output) is string outPath)
@@ -241,6 +245,43 @@ internal static class SimilarityCommand
                 F(bin.MeanScore), bin.Accuracy.ToString("P1", CultureInfo.InvariantCulture), bin.StandardError.ToString("P1", CultureInfo.InvariantCulture));
         }
 
+        console.Write(table);
+    }
+
+    private static void RenderWithinClass(IAnsiConsole console, List<VqaSample> samples, List<bool> correct, List<(IOptionSimilarity Measure, List<float> Scores)> measures)
+    {
+        // Spearman's rho inside each answer class separates "similar distractors are harder" from "some classes are harder".
+        var table = new Table().Title("Spearman rho(S(q), correct) within each answer class");
+        table.AddColumn("answer class");
+        table.AddColumn("rows");
+        table.AddColumn("accuracy");
+        foreach (var (measure, _) in measures)
+        {
+            table.AddColumn(Markup.Escape(measure.Name));
+        }
+
+        var classes = samples.Select((s, i) => (Class: s.AnswerClass.Length > 0 ? s.AnswerClass : s.Answer, Index: i)).GroupBy(x => x.Class).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+        var weighted = new double[measures.Count];
+        var weights = new double[measures.Count];
+        foreach (var group in classes)
+        {
+            var rows = group.Select(x => x.Index).ToList();
+            var cells = new List<string> { Markup.Escape(group.Key), rows.Count.ToString(CultureInfo.InvariantCulture), rows.Average(i => correct[i] ? 1.0 : 0.0).ToString("P1", CultureInfo.InvariantCulture) };
+            for (int m = 0; m < measures.Count; m++)
+            {
+                double rho = RankCorrelation.Spearman(rows.Select(i => (double)measures[m].Scores[i]).ToArray(), rows.Select(i => correct[i] ? 1.0 : 0.0).ToArray());
+                cells.Add(F(rho));
+                if (double.IsFinite(rho))
+                {
+                    weighted[m] += rho * rows.Count;
+                    weights[m] += rows.Count;
+                }
+            }
+
+            table.AddRow(cells.ToArray());
+        }
+
+        table.AddRow(new[] { "weighted mean", samples.Count.ToString(CultureInfo.InvariantCulture), "" }.Concat(weighted.Select((w, m) => F(weights[m] > 0 ? w / weights[m] : double.NaN))).ToArray());
         console.Write(table);
     }
 

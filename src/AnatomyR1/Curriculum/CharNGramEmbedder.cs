@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnatomyR1.Persistence;
@@ -76,38 +75,66 @@ public sealed class CharNGramEmbedder : OptionEmbedder, IPersistentComponent
     public static string Normalize(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var b = new StringBuilder(text.Length + 2);
-        b.Append(' ');
+        Span<char> buffer = text.Length <= 256 ? stackalloc char[text.Length + 2] : new char[text.Length + 2];
+        return new string(buffer[..NormalizeInto(text, buffer)]);
+    }
+
+    private static int NormalizeInto(string text, Span<char> buffer)
+    {
+        int length = 0;
+        buffer[length++] = ' ';
         foreach (char c in text)
         {
             if (char.IsLetterOrDigit(c))
             {
-                b.Append(char.ToLowerInvariant(c));
+                buffer[length++] = char.ToLowerInvariant(c);
             }
-            else if (b[^1] != ' ')
+            else if (buffer[length - 1] != ' ')
             {
-                b.Append(' ');
+                buffer[length++] = ' ';
             }
         }
 
-        if (b[^1] != ' ')
+        if (buffer[length - 1] != ' ')
         {
-            b.Append(' ');
+            buffer[length++] = ' ';
         }
 
-        return b.ToString();
+        return length;
     }
 
     /// <inheritdoc />
     protected override float[] EmbedRaw(string text)
     {
-        string s = Normalize(text);
+        var (indices, values) = EmbedSparseRaw(text);
         var v = new float[Dimension];
-        if (s.Trim().Length == 0)
+        for (int k = 0; k < indices.Length; k++)
         {
-            return v;
+            v[indices[k]] = values[k];
         }
 
+        return v;
+    }
+
+    /// <inheritdoc />
+    protected override (int[] Indices, float[] Values) EmbedSparseRaw(string text)
+    {
+        Span<char> normalized = text.Length <= 256 ? stackalloc char[text.Length + 2] : new char[text.Length + 2];
+        int length = NormalizeInto(text, normalized);
+        ReadOnlySpan<char> s = normalized[..length];
+        if (s.Length <= 2)
+        {
+            return (Array.Empty<int>(), Array.Empty<float>());
+        }
+
+        int total = 0;
+        for (int n = MinN; n <= MaxN; n++)
+        {
+            total += Math.Max(0, s.Length - n + 1);
+        }
+
+        Span<int> buckets = total <= 1024 ? stackalloc int[total] : new int[total];
+        int count = 0;
         for (int n = MinN; n <= MaxN; n++)
         {
             for (int start = 0; start + n <= s.Length; start++)
@@ -119,11 +146,30 @@ public sealed class CharNGramEmbedder : OptionEmbedder, IPersistentComponent
                     h = (h ^ s[k]) * 16777619u;
                 }
 
-                v[h % (uint)Dimension] += 1f;
+                buckets[count++] = (int)(h % (uint)Dimension);
             }
         }
 
-        return v;
+        buckets.Sort();
+        int distinct = count == 0 ? 0 : 1;
+        for (int i = 1; i < count; i++)
+        {
+            distinct += buckets[i] != buckets[i - 1] ? 1 : 0;
+        }
+
+        var indices = new int[distinct];
+        var counts = new float[distinct];
+        for (int i = 0, k = -1; i < count; i++)
+        {
+            if (k < 0 || buckets[i] != indices[k])
+            {
+                indices[++k] = buckets[i];
+            }
+
+            counts[k] += 1f;
+        }
+
+        return (indices, counts);
     }
 
     private static int Field(JsonObject o, string name, string path) =>
