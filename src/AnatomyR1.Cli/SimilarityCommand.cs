@@ -77,11 +77,10 @@ internal static class SimilarityCommand
                 var scored = new List<(IOptionSimilarity Measure, float[] Scores, int[] Stages)>();
                 foreach (var measure in measures)
                 {
+                    var scores = ScoresOf(samples, measure, agg);
                     var estimator = new AnatomicalSimilarityEstimator(new AnatomicalSimilarityOptions { Similarity = measure, Aggregation = agg, StageCount = parse.GetValue(stages) });
                     var ml = new Microsoft.ML.MLContext(seed: 0);
-                    var view = ml.Data.LoadFromEnumerable(samples);
-                    var transformer = estimator.Fit(view);
-                    var scores = ScoresOf(samples, measure, agg);
+                    var transformer = estimator.Fit(ml.Data.LoadFromEnumerable(samples));
                     scored.Add((measure, scores, scores.Select(transformer.StageOf).ToArray()));
                 }
 

@@ -122,6 +122,56 @@ public sealed class CliTests
         Assert.Equal(ExitCodes.BadInput, code);
         Assert.Contains("line 1, field 'id': no record has id 'nope'", error, StringComparison.Ordinal);
     }
+
+    [SharedDataFact]
+    public void SimilarityScoresEveryRecordPrintsHistogramsAndWritesJsonLines()
+    {
+        using var dir = new TempDir();
+        string scored = Path.Combine(dir.Path, "scored.jsonl");
+        var (code, output, error) = Run("similarity", TestData.GrpoJson, "--embedder", "ngram", "--embedder", "visual", "--out", scored);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("S(q) of 1000 records in GRPO.json", output, StringComparison.Ordinal);
+        Assert.Contains("char-ngram: S(q) per option set (15 sets", output, StringComparison.Ordinal);
+        Assert.Contains("visual-table: S(q) per option set (15 sets", output, StringComparison.Ordinal);
+        var lines = File.ReadAllLines(scored);
+        Assert.Equal(1000, lines.Length);
+        var first = JsonNode.Parse(lines[0])!;
+        var options = first["options"]!.AsArray().Select(o => (string)o!).ToArray();
+        int correct = Array.IndexOf(options, (string)first["answer"]!);
+        float expected = AnatomyR1.Curriculum.OptionSimilarityScore.Compute(options, correct, AnatomyR1.Curriculum.ClassSimilarityTable.SyntheticVisual());
+        Assert.Equal(expected, (float)first["s_q/visual-table"]!, 5);
+        Assert.InRange((int)first["stage/char-ngram"]!, 0, 2);
+    }
+
+    [Fact]
+    public void SimilarityNamesTheRecordAndOptionAMeasureCannotScore()
+    {
+        using var dir = new TempDir();
+        string table = dir.File("t.csv", ",Liver,Gut\nLiver,1,0.5\nGut,0.5,1\n");
+        var (code, _, error) = Run("similarity", Path.Combine(RepoSample(), "anatomy-r1-sample.json"), "--embedder", "table:" + table);
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("anatomy-r1-sample.json", error, StringComparison.Ordinal);
+        Assert.Contains("is not a class of the similarity table", error, StringComparison.Ordinal);
+
+        var (badCode, _, badError) = Run("similarity", Path.Combine(RepoSample(), "anatomy-r1-sample.json"), "--embedder", "wordnet");
+        Assert.Equal(ExitCodes.BadInput, badCode);
+        Assert.Contains("--embedder 'wordnet'", badError, StringComparison.Ordinal);
+    }
+
+    private static string RepoSample()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+        {
+            string candidate = Path.Combine(d.FullName, "data", "sample");
+            if (File.Exists(Path.Combine(candidate, "anatomy-r1-sample.json")))
+            {
+                return candidate;
+            }
+        }
+
+        throw new DirectoryNotFoundException("data/sample was not found above the test output folder.");
+    }
 }
 
 public sealed class SynthCliTests
