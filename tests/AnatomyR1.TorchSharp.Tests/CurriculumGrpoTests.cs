@@ -7,7 +7,6 @@ using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -126,17 +125,43 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
     }
 
     [Fact]
+    public void ResumedCurriculumRunsDrawTheSameAndOtherCurriculaAreRefused()
+    {
+        var examples = _data.Train.Select((s, i) => new GrpoExample(s) { OptionSimilarity = (i * 37 % 101) / 101f }).ToList();
+        GrpoOptions Options(double c0) => new()
+        {
+            Steps = 4, BatchSize = 4, NumGenerations = 2, MaxNewTokens = 8, Beta = 0, WarmupSteps = 0, Seed = 9, CheckpointEvery = 2, KeepCheckpoints = 0,
+            Curriculum = new CurriculumOptions { StartFraction = c0, Pacing = CurriculumPacing.Root },
+        };
+        string run = Path.Combine(Path.GetTempPath(), "anatomyr1-ascl-resume-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            List<GrpoStepMetrics> straight;
+            using (var policy = BuiltInPolicy.Load("cpu"))
+            using (var trainer = new GrpoTrainer(policy, examples, Options(0.3), runFolder: run))
+            {
+                straight = trainer.Train().ToList();
+            }
+
+            string checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoTrainer.CheckpointsFolder))[0].Folder;
+            var refused = Assert.Throws<InvalidOperationException>(() => GrpoTrainer.Resume(checkpoint, examples, Options(0.5), device: "cpu"));
+            Assert.Contains("option curriculum", refused.Message);
+            using var resumed = GrpoTrainer.Resume(checkpoint, examples, Options(0.3), device: "cpu");
+            var rest = resumed.Train();
+            Assert.Equal(straight.Skip(2).Select(m => m["curriculum/mean_s_q"]), rest.Select(m => m["curriculum/mean_s_q"]));
+            Assert.Equal(straight.Skip(2).Select(m => m["curriculum/pool_size"]), rest.Select(m => m["curriculum/pool_size"]));
+        }
+        finally
+        {
+            Directory.Delete(run, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PipelineWithSimilarityAndCurriculumTrainsAndRoundTrips()
     {
         var ml = new MLContext(seed: 1);
-        var logged = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Source == "AnatomyR1.Grpo" && e.Kind == ChannelMessageKind.Info)
-            {
-                logged.Add(e.RawMessage);
-            }
-        };
+        var logged = GrpoLog.Capture(ml);
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var test = ml.Data.LoadFromEnumerable(_data.Test.Take(4));
         using var start = BuiltInPolicy.Load("cpu");

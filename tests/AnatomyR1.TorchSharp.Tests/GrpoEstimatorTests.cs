@@ -3,7 +3,6 @@ using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Runtime;
 using Xunit;
 
 namespace AnatomyR1.TorchSharp.Tests;
@@ -20,14 +19,7 @@ public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
     public void PixelPipelineTrainsPredictsLogsAndRoundTrips()
     {
         var ml = new MLContext(seed: 1);
-        var logged = new List<string>();
-        ml.Log += (_, e) =>
-        {
-            if (e.Source == "AnatomyR1.Grpo" && e.Kind == ChannelMessageKind.Info)
-            {
-                logged.Add(e.RawMessage);
-            }
-        };
+        var logged = GrpoLog.Capture(ml);
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var test = ml.Data.LoadFromEnumerable(_data.Test.Take(6));
         var seen = new List<GrpoStepMetrics>();
