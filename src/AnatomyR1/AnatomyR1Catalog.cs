@@ -1,3 +1,4 @@
+using AnatomyR1.Augmentation;
 using AnatomyR1.Curriculum;
 using AnatomyR1.Evaluation;
 using AnatomyR1.Prompts;
@@ -48,6 +49,23 @@ public sealed class AnatomyR1Catalog
     /// <param name="options">The options.</param>
     /// <returns>The estimator.</returns>
     public AnatomicalSimilarityEstimator AnatomicalSimilarity(AnatomicalSimilarityOptions options) => new(options);
+
+    /// <summary>
+    /// Group Diversity Question Augmentation (see <see cref="GroupDiversityEstimator"/>): adds K answer-preserving
+    /// forms of every difficult question (the original first) for the GRPO trainer to spread its rollouts over.
+    /// </summary>
+    /// <param name="variantCount">K, the original included.</param>
+    /// <param name="difficulty">Which rows are augmented.</param>
+    /// <param name="quantile">τ for <see cref="DifficultySelection.SimilarityQuantile"/>: rows with S(q) at or above this quantile.</param>
+    /// <param name="seed">Seed of the variants.</param>
+    /// <returns>The estimator.</returns>
+    public GroupDiversityEstimator GroupDiversityAugment(int variantCount = 4, DifficultySelection difficulty = DifficultySelection.SimilarityQuantile, double quantile = 0.5, int seed = 0) =>
+        new(new GroupDiversityOptions { VariantCount = variantCount, Difficulty = difficulty, Quantile = quantile, Seed = seed });
+
+    /// <summary>Group Diversity Question Augmentation with full options (generators, selection, columns).</summary>
+    /// <param name="options">The options.</param>
+    /// <returns>The estimator.</returns>
+    public GroupDiversityEstimator GroupDiversityAugment(GroupDiversityOptions options) => new(options);
 }
 
 /// <summary><see cref="MLContext"/> extension giving access to <see cref="AnatomyR1Catalog"/>.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AnatomyR1.Data;
 using AnatomyR1.Persistence;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -151,8 +152,24 @@ public sealed class AnatomicalSimilarityTransformer : ITransformer, IPersistentC
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new SimilarityDataView(input, this);
+        var reader = new SimilarityRowReader(input.Schema, Options.OptionsColumn, Options.CorrectIndexColumn);
+        var columns = new[]
+        {
+            new ComputedColumn<ScoredRow>(Options.OutputColumn, NumberDataViewType.Single, r => r.Score),
+            new ComputedColumn<ScoredRow>(Options.StageColumn, NumberDataViewType.Int32, r => r.Stage),
+        };
+        return new ComputedColumnsDataView<ScoredRow>(input, columns, reader.ActiveColumns, row =>
+        {
+            var bound = reader.Bind(row);
+            return () =>
+            {
+                float score = bound.Score(Similarity, Aggregation);
+                return new ScoredRow(score, StageOf(score));
+            };
+        });
     }
+
+    private sealed record ScoredRow(float Score, int Stage);
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,

@@ -7,14 +7,8 @@ namespace AnatomyR1.Curriculum;
 internal static class SimilarityColumns
 {
     /// <summary>Appends a Single and an Int32 column (replacing same-named input columns).</summary>
-    public static DataViewSchema AppendTo(DataViewSchema input, string scoreColumn, string stageColumn)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumns(input.Where(c => c.Name != scoreColumn && c.Name != stageColumn && !c.IsHidden));
-        builder.AddColumn(scoreColumn, NumberDataViewType.Single);
-        builder.AddColumn(stageColumn, NumberDataViewType.Int32);
-        return builder.ToSchema();
-    }
+    public static DataViewSchema AppendTo(DataViewSchema input, string scoreColumn, string stageColumn) =>
+        Data.ComputedColumnsDataView<object>.BuildSchema(input, new[] { (scoreColumn, (DataViewType)NumberDataViewType.Single), (stageColumn, NumberDataViewType.Int32) });
 
     /// <summary>
     /// The same for a schema shape. <see cref="SchemaShape.Column"/> cannot be constructed outside ML.NET, so ML.NET's

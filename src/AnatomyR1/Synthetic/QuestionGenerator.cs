@@ -43,6 +43,11 @@ public static class QuestionGenerator
                     new ObjectDescription(Noun.Anatomy, Cell: target.Cell),
                 };
                 var unique = choices.Where(d => (d.Colour is null || colourAllowed(d.Colour)) && d.Resolve(scene).Count == 1).ToList();
+                if (unique.Count == 0)
+                {
+                    return null;
+                }
+
                 // Colour and position together is the common SSG-VQA form; keep it most of the time.
                 var pick = random.NextDouble() < 0.6 ? unique[0] : unique[random.Next(unique.Count)];
                 return new QuestionSpec(family, pick, Array.Empty<RelationConstraint>(), phrasing);
