@@ -57,6 +57,7 @@ public sealed class VlmGrpoTrainerOptions
 /// <item><term>Options</term><description>Vector of text</description></item>
 /// <item><term>CorrectIndex</term><description>Integer: the correct option (0-based); rows without options use <c>Answer</c> (text)</description></item>
 /// <item><term>AnswerClass (optional)</term><description>Text: per-class metrics (<c>frac_reward_zero_std/&lt;class&gt;</c>)</description></item>
+/// <item><term>VariantQuestions, VariantOptions, VariantCorrectIndices (optional)</term><description>GDQA question forms from <c>GroupDiversityAugment</c>; with <see cref="GrpoOptions.Gdqa"/> a prompt's group is spread over them</description></item>
 /// <item><term>OptionSimilarity (optional)</term><description>Single: S(q) from <c>AnatomicalSimilarity</c>; orders the curriculum (<see cref="GrpoOptions.Curriculum"/>) and is logged as <c>curriculum/mean_s_q</c>. Without it a curriculum scores S(q) with the starting policy's token embeddings.</description></item>
 /// </list>
 /// Output columns: <c>Completion</c>, <c>PredictedLetter</c>, <c>PredictedAnswer</c> (text). Save the fitted chain with
@@ -109,7 +110,11 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
                 channel.Info(MessageSensitivity.None, "{0}", $"Curriculum: no '{VqaColumns.OptionSimilarity}' column, so S(q) was scored with the starting policy's token embeddings.");
             }
 
-            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Pixels) { OptionSimilarity = scores[i] }).ToList();
+            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Pixels) { OptionSimilarity = scores[i], Variants = r.Variants }).ToList();
+            if (_options.Grpo.Gdqa is not null && examples.All(e => e.Variants is not { Count: > 1 }))
+            {
+                channel.Warning(MessageSensitivity.None, "{0}", "GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");
+            }
             trainer = _options.ResumeFrom is string checkpoint
                 ? GrpoTrainer.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
                 : new GrpoTrainer(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);

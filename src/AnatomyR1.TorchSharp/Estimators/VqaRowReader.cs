@@ -1,3 +1,4 @@
+using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -8,7 +9,8 @@ namespace AnatomyR1.TorchSharp.Estimators;
 /// <param name="Sample">The sample.</param>
 /// <param name="Pixels">Planar RGB in [0, 1], or null when the image is a path.</param>
 /// <param name="OptionSimilarity">S(q) from the <c>OptionSimilarity</c> column, or null when the view has none.</param>
-internal sealed record VqaRow(VqaSample Sample, float[]? Pixels, float? OptionSimilarity = null);
+/// <param name="Variants">GDQA question forms from the variant columns (original first), or null when the view has none.</param>
+internal sealed record VqaRow(VqaSample Sample, float[]? Pixels, float? OptionSimilarity = null, IReadOnlyList<VqaSample>? Variants = null);
 
 /// <summary>Reads question rows out of an <see cref="IDataView"/> with clear errors for missing or mistyped columns.</summary>
 internal static class VqaRowReader
@@ -57,7 +59,11 @@ internal static class VqaRowReader
         var options = schema[VqaColumns.Options];
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
         var similarity = schema.GetColumnOrNull(VqaColumns.OptionSimilarity) is { } sq && sq.Type.RawType == typeof(float) ? sq : (DataViewSchema.Column?)null;
-        var active = texts.Append(options).Concat(new[] { correct, record, pixelColumn, similarity }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
+        var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }
+            .Select(n => schema.GetColumnOrNull(n)).ToArray();
+        bool hasVariants = variantColumns.All(c => c is { Type: VectorDataViewType });
+        var active = texts.Append(options).Concat((hasVariants ? variantColumns : Array.Empty<DataViewSchema.Column?>()).Where(c => c.HasValue).Select(c => c!.Value))
+            .Concat(new[] { correct, record, pixelColumn, similarity }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
         using var cursor = input.GetRowCursor(active);
         var textGetters = texts.ToDictionary(t => t.Name, t => cursor.GetGetter<ReadOnlyMemory<char>>(t));
         var optionsGetter = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(options);
@@ -65,6 +71,11 @@ internal static class VqaRowReader
         Func<int>? recordGetter = record is { } rr ? ColumnGetters.Integer(cursor, rr) : null;
         var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
         var similarityGetter = similarity is { } sc ? cursor.GetGetter<float>(sc) : null;
+        var variantQuestions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[0]!.Value) : null;
+        var variantOptions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[1]!.Value) : null;
+        var variantCorrect = hasVariants ? cursor.GetGetter<VBuffer<int>>(variantColumns[2]!.Value) : null;
+        VBuffer<ReadOnlyMemory<char>> questionValues = default, variantOptionValues = default;
+        VBuffer<int> correctValues = default;
         float similarityValue = 0;
         ReadOnlyMemory<char> text = default;
         VBuffer<ReadOnlyMemory<char>> optionValues = default;
@@ -122,7 +133,24 @@ internal static class VqaRowReader
                 score = similarityValue;
             }
 
-            rows.Add(new VqaRow(sample, pixels, score));
+            IReadOnlyList<VqaSample>? variants = null;
+            if (variantQuestions is not null)
+            {
+                variantQuestions(ref questionValues);
+                variantOptions!(ref variantOptionValues);
+                variantCorrect!(ref correctValues);
+                try
+                {
+                    variants = GroupDiversityColumns.Read(questionValues.DenseValues().Select(v => v.ToString()).ToList(),
+                        variantOptionValues.DenseValues().Select(v => v.ToString()).ToList(), correctValues.DenseValues().ToList()).Select(v => v.ToSample(sample)).ToList();
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): {ex.Message}", ex);
+                }
+            }
+
+            rows.Add(new VqaRow(sample, pixels, score, variants));
             row++;
         }
 

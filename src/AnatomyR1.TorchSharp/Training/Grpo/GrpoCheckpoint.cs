@@ -28,6 +28,9 @@ public sealed partial class GrpoCheckpoint
     /// <summary>The optimiser file.</summary>
     public const string OptimizerFile = "optimizer.bin";
 
+    /// <summary>File of the per-prompt GDQA history (whether each prompt's last group had zero reward variance).</summary>
+    public const string GdqaStateFile = "gdqa-state.json";
+
     /// <summary>The policy folder.</summary>
     public const string PolicyFolder = "policy";
 

@@ -16,4 +16,10 @@ public sealed record GrpoExample(VqaSample Sample, float[]? Pixels = null, IRead
 
     /// <summary>S(q) of the question (from the <c>OptionSimilarity</c> column), or null when not scored. The curriculum needs it; the trainer logs its batch mean as <c>curriculum/mean_s_q</c>.</summary>
     public float? OptionSimilarity { get; init; }
+
+    /// <summary>
+    /// GDQA: the question's answer-preserving forms, the original first (from the GDQA transform's variant columns),
+    /// or null. With <see cref="GrpoOptions.Gdqa"/> set, the group of a prompt with two or more forms is spread over them.
+    /// </summary>
+    public IReadOnlyList<VqaSample>? Variants { get; init; }
 }

@@ -120,6 +120,12 @@ public sealed class GrpoOptions
     /// </summary>
     public CurriculumOptions? Curriculum { get; set; }
 
+    /// <summary>
+    /// GDQA: spread the G completions of prompts that have question variants (<see cref="GrpoExample.Variants"/>) over
+    /// those variants, statically or adaptively. Default null: every completion answers the original question.
+    /// </summary>
+    public GdqaTrainingOptions? Gdqa { get; set; }
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
@@ -156,6 +162,7 @@ public sealed class GrpoOptions
         Check(MaxConsecutiveNonFiniteSteps >= 1, nameof(MaxConsecutiveNonFiniteSteps), MaxConsecutiveNonFiniteSteps, "at least 1");
         Check(Rewards is not null && Rewards.Terms.Count > 0, nameof(Rewards), Rewards?.Terms.Count ?? 0, "at least one reward function");
         Curriculum?.Validate();
+        Gdqa?.Validate();
         long rollout = (long)BatchSize * NumGenerations * MaxNewTokens;
         Check(rollout <= MaxRolloutTokens, "BatchSize", BatchSize,
             $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");
@@ -167,6 +174,7 @@ public sealed class GrpoOptions
     {
         var copy = (GrpoOptions)MemberwiseClone();
         copy.Curriculum = Curriculum?.Clone();
+        copy.Gdqa = Gdqa?.Clone();
         return copy;
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using AnatomyR1.Data;
 using AnatomyR1.Rewards;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
@@ -43,6 +44,7 @@ public sealed class GrpoTrainer : IDisposable
     private bool _ownsPolicy;
     private IVisionLanguagePolicy? _reference;
     private RolloutBuffer? _buffer;
+    private readonly sbyte[] _lastZeroStd;
     private bool _checkpointDue;
     private bool _disposed;
 
@@ -92,6 +94,8 @@ public sealed class GrpoTrainer : IDisposable
             ?? (options.Curriculum is { } curriculum ? new CurriculumPromptSampler(examples, curriculum, options.Steps, options.Seed) : new UniformPromptSampler(examples.Count, options.Seed));
         _loss = GrpoLoss.For(options.LossType);
         _images = new ImageTensors(policy.ImageSize);
+        _lastZeroStd = new sbyte[examples.Count];
+        Array.Fill(_lastZeroStd, (sbyte)-1);
         RunFolder = runFolder;
 
         var vision = new HashSet<IntPtr>(policy.VisionEncoderParameters().Select(p => p.Handle));
@@ -187,6 +191,7 @@ public sealed class GrpoTrainer : IDisposable
 
             var trainer = new GrpoTrainer(policy, examples, options, sampler, runFolder, reference, ownsPolicy: true);
             trainer._optimizer.load_state_dict(Path.Combine(checkpointFolder, GrpoCheckpoint.OptimizerFile));
+            trainer.ReadGdqaState(Path.Combine(checkpointFolder, GrpoCheckpoint.GdqaStateFile));
             trainer.Step = checkpoint.Step;
             trainer.SkippedSteps = checkpoint.SkippedSteps;
             trainer.ConsecutiveNonFinite = checkpoint.ConsecutiveNonFinite;
@@ -312,6 +317,7 @@ public sealed class GrpoTrainer : IDisposable
             Policy.Save(Path.Combine(staging, GrpoCheckpoint.PolicyFolder));
             _reference?.Save(Path.Combine(staging, GrpoCheckpoint.ReferenceFolder));
             _optimizer.save_state_dict(Path.Combine(staging, GrpoCheckpoint.OptimizerFile));
+            File.WriteAllText(Path.Combine(staging, GrpoCheckpoint.GdqaStateFile), new JsonArray(_lastZeroStd.Select(v => (JsonNode)JsonValue.Create((int)v)).ToArray()).ToJsonString());
         });
     }
 
@@ -360,10 +366,31 @@ public sealed class GrpoTrainer : IDisposable
         ["beta"] = o.Beta,
         ["loss_type"] = o.LossType.ToString(),
         ["freeze_vision_encoder"] = o.FreezeVisionEncoder,
+        ["gdqa"] = o.Gdqa is { } gd ? new JsonObject { ["mode"] = gd.Mode.ToString(), ["max_forms"] = gd.MaxForms } : null,
         ["curriculum"] = o.Curriculum is { } c
             ? new JsonObject { ["pacing"] = c.Pacing.ToString(), ["start_fraction"] = c.StartFraction, ["full_data_step"] = c.FullDataStepFor(o.Steps), ["stage_count"] = c.StageCount }
             : null,
     };
+
+    private void ReadGdqaState(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        var values = JsonNode.Parse(File.ReadAllText(path)) as JsonArray;
+        if (values is null || values.Count != _lastZeroStd.Length)
+        {
+            throw new InvalidDataException($"{path}: expected an array of {_lastZeroStd.Length} values (one per training prompt); resume with the same examples.");
+        }
+
+        for (int i = 0; i < values.Count; i++)
+        {
+            _lastZeroStd[i] = values[i] is JsonValue v && v.TryGetValue(out int x) && x is >= -1 and <= 1 ? (sbyte)x
+                : throw new InvalidDataException($"{path}: element {i} is not −1, 0 or 1.");
+        }
+    }
 
     private double LearningRateScale(int step) => _options.WarmupSteps == 0 ? 1.0 : Math.Min(1.0, (double)step / _options.WarmupSteps);
 
@@ -443,49 +470,111 @@ public sealed class GrpoTrainer : IDisposable
     private List<GroupRollout> Rollout(IReadOnlyList<int> indices, int step, int attempt, out double rewardSeconds)
     {
         int g = _options.NumGenerations;
-        var prompts = indices.Select(i => PolicyPrompt.Format(_examples[i].Sample)).ToList();
-        var groups = new List<GroupRollout>(indices.Count);
+        var plans = indices.Select(Plan).ToList();
+        var groups = new GroupRollout?[indices.Count];
         Policy.SetTraining(false);
         using (var scope = NewDisposeScope())
         {
-            var pixels = Pixels(indices);
-            using var encoded = Policy.EncodePrompts(prompts);
-            using var result = Policy.Generate(pixels, encoded, new GenerationOptions
+            // Groups that answer one form: the image and prompt are encoded once and expanded G ways (shared prefix).
+            var plain = Enumerable.Range(0, indices.Count).Where(p => !plans[p].Spread).ToList();
+            if (plain.Count > 0)
             {
-                NumReturnSequences = g,
-                MaxNewTokens = _options.MaxNewTokens,
-                Temperature = _options.Temperature,
-                TopK = _options.TopK,
-                TopP = _options.TopP,
-                SharePrefix = _options.SharePrefix,
-                Seed = UniformPromptSampler.StepSeed(_options.Seed ^ 0x5EED, step, attempt),
-            });
-            long[] ids = result.Completions.Ids.cpu().data<long>().ToArray();
-            long[] mask = result.Completions.Mask.cpu().data<long>().ToArray();
-            int width = (int)result.Completions.Length;
-            for (int p = 0; p < indices.Count; p++)
-            {
-                var tokens = new List<int[]>(g);
-                for (int k = 0; k < g; k++)
+                var prompts = plain.Select(p => PolicyPrompt.Format(plans[p].Forms[0])).ToList();
+                var samples = Sample(plain.Select(p => indices[p]).ToList(), prompts, g, UniformPromptSampler.StepSeed(_options.Seed ^ 0x5EED, step, attempt));
+                for (int j = 0; j < plain.Count; j++)
                 {
-                    int row = (p * g) + k;
-                    tokens.Add(Enumerable.Range(0, width).Where(c => mask[(row * width) + c] != 0).Select(c => (int)ids[(row * width) + c]).ToArray());
+                    int p = plain[j];
+                    groups[p] = new GroupRollout(indices[p], plans[p].Forms, Enumerable.Repeat(prompts[j], g).ToList(), samples.Tokens[j], samples.Texts[j], samples.Truncated[j]);
                 }
+            }
 
-                groups.Add(new GroupRollout(indices[p], prompts[p], tokens, result.Texts.Skip(p * g).Take(g).ToList(), result.Truncated.Skip(p * g).Take(g).ToList()));
+            // GDQA groups: each completion has the prompt of its own question form.
+            var spread = Enumerable.Range(0, indices.Count).Where(p => plans[p].Spread).ToList();
+            if (spread.Count > 0)
+            {
+                var rows = spread.SelectMany(p => Enumerable.Repeat(indices[p], g)).ToList();
+                var prompts = spread.SelectMany(p => plans[p].Forms.Select(PolicyPrompt.Format)).ToList();
+                var samples = Sample(rows, prompts, 1, UniformPromptSampler.StepSeed(_options.Seed ^ 0x6D0A, step, attempt));
+                for (int j = 0; j < spread.Count; j++)
+                {
+                    int p = spread[j];
+                    var span = Enumerable.Range(j * g, g).ToList();
+                    groups[p] = new GroupRollout(indices[p], plans[p].Forms, prompts.GetRange(j * g, g),
+                        span.Select(r => samples.Tokens[r][0]).ToList(), span.Select(r => samples.Texts[r][0]).ToList(), span.Select(r => samples.Truncated[r][0]).ToList());
+                }
             }
         }
 
+        var result = groups.Select(x => x!).ToList();
         var clock = Stopwatch.StartNew();
-        Score(groups);
+        Score(result);
         rewardSeconds = clock.Elapsed.TotalSeconds;
-        return groups;
+        foreach (var group in result.Where(r => r.Finite))
+        {
+            _lastZeroStd[group.ExampleIndex] = group.ZeroStd ? (sbyte)1 : (sbyte)0;
+        }
+
+        return result;
+    }
+
+    /// <summary>The question form each of a prompt's G completions will answer.</summary>
+    private (IReadOnlyList<VqaSample> Forms, bool Spread) Plan(int index)
+    {
+        var example = _examples[index];
+        int g = _options.NumGenerations;
+        if (_options.Gdqa is { } gdqa && example.Variants is { Count: > 1 } variants
+            && (gdqa.Mode == GdqaMode.Static || _lastZeroStd[index] == 1))
+        {
+            var forms = gdqa.MaxForms > 0 ? variants.Take(gdqa.MaxForms).ToList() : variants.ToList();
+            var counts = GroupSplit.Counts(g, forms.Count);
+            return (forms.SelectMany((f, v) => Enumerable.Repeat(f, counts[v])).ToList(), true);
+        }
+
+        return (Enumerable.Repeat(example.Sample, g).ToList(), false);
+    }
+
+    /// <summary>Samples <paramref name="perPrompt"/> completions for each (example, prompt) pair.</summary>
+    private (List<List<int[]>> Tokens, List<List<string>> Texts, List<List<bool>> Truncated) Sample(List<int> exampleIndices, List<string> prompts, int perPrompt, int seed)
+    {
+        var pixels = Pixels(exampleIndices);
+        using var encoded = Policy.EncodePrompts(prompts);
+        using var result = Policy.Generate(pixels, encoded, new GenerationOptions
+        {
+            NumReturnSequences = perPrompt,
+            MaxNewTokens = _options.MaxNewTokens,
+            Temperature = _options.Temperature,
+            TopK = _options.TopK,
+            TopP = _options.TopP,
+            SharePrefix = _options.SharePrefix,
+            Seed = seed,
+        });
+        long[] ids = result.Completions.Ids.cpu().data<long>().ToArray();
+        long[] mask = result.Completions.Mask.cpu().data<long>().ToArray();
+        int width = (int)result.Completions.Length;
+        var tokens = new List<List<int[]>>(prompts.Count);
+        var texts = new List<List<string>>(prompts.Count);
+        var truncated = new List<List<bool>>(prompts.Count);
+        for (int p = 0; p < prompts.Count; p++)
+        {
+            var own = new List<int[]>(perPrompt);
+            for (int k = 0; k < perPrompt; k++)
+            {
+                int row = (p * perPrompt) + k;
+                own.Add(Enumerable.Range(0, width).Where(c => mask[(row * width) + c] != 0).Select(c => (int)ids[(row * width) + c]).ToArray());
+            }
+
+            tokens.Add(own);
+            texts.Add(result.Texts.Skip(p * perPrompt).Take(perPrompt).ToList());
+            truncated.Add(result.Truncated.Skip(p * perPrompt).Take(perPrompt).ToList());
+        }
+
+        return (tokens, texts, truncated);
     }
 
     private void Score(List<GroupRollout> groups)
     {
         var texts = groups.SelectMany(g => g.Texts).ToList();
-        var rows = groups.SelectMany(g => Enumerable.Repeat(RowOf(_examples[g.ExampleIndex]), g.Size)).ToList();
+        var rows = groups.SelectMany(g => g.Forms.Select(form => RowOf(_examples[g.ExampleIndex], form))).ToList();
         var scores = _options.Rewards.Score(new RewardBatch(texts, rows), allowNonFinite: true);
         int offset = 0;
         foreach (var group in groups)
@@ -496,8 +585,8 @@ public sealed class GrpoTrainer : IDisposable
         }
     }
 
-    private static RewardRow RowOf(GrpoExample example) =>
-        example.Columns is null ? new RewardRow(example.Sample) : new RewardRow(example.Sample, example.Columns);
+    private static RewardRow RowOf(GrpoExample example, VqaSample form) =>
+        example.Columns is null ? new RewardRow(form) : new RewardRow(form, example.Columns);
 
     private Tensor Pixels(IReadOnlyList<int> indices)
     {
@@ -548,7 +637,7 @@ public sealed class GrpoTrainer : IDisposable
             var micro = new MicroBatch
             {
                 Pixels = Pixels(expanded),
-                Prompts = Policy.EncodePrompts(groups.SelectMany(g => Enumerable.Repeat(g.Prompt, g.Size)).ToList()),
+                Prompts = Policy.EncodePrompts(groups.SelectMany(g => g.Prompts).ToList()),
                 Completions = TokenBatch.RightPadded(groups.SelectMany(g => g.Tokens.Select(t => (IReadOnlyList<int>)t)).ToList(), Policy.PadId, Policy.Device),
                 Advantages = tensor(buffer.Advantages.Skip(row).Take(rows).ToArray(), device: Policy.Device),
                 Truncated = tensor(groups.SelectMany(g => g.Truncated).Select(t => t ? 1f : 0f).ToArray(), device: Policy.Device),
@@ -699,6 +788,14 @@ public sealed class GrpoTrainer : IDisposable
         foreach (var byClass in groups.GroupBy(g => _examples[g.ExampleIndex].ClassLabel).OrderBy(c => c.Key, StringComparer.Ordinal))
         {
             add($"frac_reward_zero_std/{byClass.Key}", byClass.Average(g => g.ZeroStd ? 1.0 : 0.0));
+        }
+
+        if (_options.Gdqa is not null)
+        {
+            var spread = groups.Where(g => g.Spread).ToList();
+            add("gdqa/augmented_fraction", spread.Count / (double)groups.Count);
+            add("gdqa/forms_per_augmented_group", spread.Count == 0 ? 0 : spread.Average(g => (double)g.Forms.Distinct().Count()));
+            add("gdqa/frac_reward_zero_std_augmented", spread.Count == 0 ? double.NaN : spread.Average(g => g.ZeroStd ? 1.0 : 0.0));
         }
 
         if (_options.DynamicSampling)
