@@ -21,6 +21,7 @@ public static class CliApp
             SynthCommand.Create(console, stderr),
             WarmStartCommand.Create(console, stderr),
             SimilarityCommand.Create(console, stderr),
+            AugmentCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

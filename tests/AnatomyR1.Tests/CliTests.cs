@@ -159,6 +159,29 @@ public sealed class CliTests
         Assert.Contains("--embedder 'wordnet'", badError, StringComparison.Ordinal);
     }
 
+    [SharedDataFact]
+    public void AugmentReportsEveryFamilyAndLeavesTheUnparsedRecordAlone()
+    {
+        using var dir = new TempDir();
+        string output = Path.Combine(dir.Path, "aug.jsonl");
+        var (code, text, error) = Run("augment", TestData.GrpoJson, TestData.AscJson, "--variants", "4", "--out", output);
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(string.Empty, error);
+        Assert.Matches(@"│ all\s+│ 2000\s+│ 1999\s+│ 1\s+│", text);
+        Assert.Contains("retracted by", text, StringComparison.Ordinal);
+        var lines = File.ReadAllLines(output).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(2000, lines.Count);
+        var unparsed = Assert.Single(lines, l => (string)l["status"]! == "Unparsed");
+        Assert.Single(unparsed["variants"]!.AsArray());
+        foreach (var line in lines.Where(l => (string)l["status"]! == "Augmented").Take(200))
+        {
+            var forms = line["variants"]!.AsArray();
+            Assert.Equal(4, forms.Count);
+            string answer = forms[0]!["options"]![(int)((string)forms[0]!["correct_letter"]!)[0] - 'A']!.GetValue<string>();
+            Assert.All(forms, f => Assert.Equal(answer, f!["options"]![(int)((string)f["correct_letter"]!)[0] - 'A']!.GetValue<string>()));
+        }
+    }
+
     private static string RepoSample()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)

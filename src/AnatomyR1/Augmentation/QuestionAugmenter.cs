@@ -91,6 +91,7 @@ public sealed class QuestionAugmenter
         }
 
         int k = _options.VariantCount;
+        string originalText = Normalize(sample.Question);
         var variants = new List<QuestionVariant> { original };
         var seen = new HashSet<string>(StringComparer.Ordinal) { Key(original) };
         foreach (var (text, generator) in rewrites)
@@ -101,7 +102,7 @@ public sealed class QuestionAugmenter
             }
 
             var candidate = _options.PermuteOptions ? Permuted(text, sample, random, generator + "+permute") : new QuestionVariant(text, sample.Options, sample.CorrectIndex, generator);
-            if (!string.Equals(Normalize(text), Normalize(sample.Question), StringComparison.Ordinal) && seen.Add(Key(candidate)))
+            if (!string.Equals(Normalize(text), originalText, StringComparison.Ordinal) && seen.Add(Key(candidate)))
             {
                 variants.Add(candidate);
             }
@@ -135,10 +136,23 @@ public sealed class QuestionAugmenter
             {
                 random.Shuffle(order);
             }
-            while (order.Select((o, i) => o == i).All(x => x));
+            while (IsIdentity(order));
         }
 
         return (order.Select(i => options[i]).ToArray(), Array.IndexOf(order, correctIndex));
+    }
+
+    private static bool IsIdentity(int[] order)
+    {
+        for (int i = 0; i < order.Length; i++)
+        {
+            if (order[i] != i)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>A 32-bit FNV-1a hash of a string (stable across processes, unlike <see cref="string.GetHashCode()"/>).</summary>
@@ -162,9 +176,35 @@ public sealed class QuestionAugmenter
         return new QuestionVariant(text, options, correct, generator);
     }
 
-    private static string Key(QuestionVariant v) => Normalize(v.Question) + "\u0001" + string.Join("\u0002", v.Options);
+    private static string Key(QuestionVariant v) => string.Concat(Normalize(v.Question), "\u0001", string.Join('\u0002', v.Options));
 
-    private static string Normalize(string text) => string.Join(' ', text.Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+    private static string Normalize(string text)
+    {
+        // Lower case with runs of spaces collapsed: forms that differ only in spacing or case are the same form.
+        Span<char> buffer = text.Length <= 512 ? stackalloc char[text.Length] : new char[text.Length];
+        int length = 0;
+        foreach (char c in text)
+        {
+            if (c == ' ')
+            {
+                if (length > 0 && buffer[length - 1] != ' ')
+                {
+                    buffer[length++] = ' ';
+                }
+            }
+            else
+            {
+                buffer[length++] = char.ToLowerInvariant(c);
+            }
+        }
+
+        if (length > 0 && buffer[length - 1] == ' ')
+        {
+            length--;
+        }
+
+        return new string(buffer[..length]);
+    }
 
     private static IEnumerable<string> Synonyms(ParsedQuestion parsed)
     {
