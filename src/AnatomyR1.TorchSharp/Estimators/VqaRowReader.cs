@@ -49,68 +49,26 @@ internal static class VqaRowReader
         Validate(schema, image, needAnswer: false);
         var rows = new List<VqaRow>();
         int expected = 3 * imageSize * imageSize;
-        var texts = new[]
-        {
-            VqaColumns.SampleId, image.PixelsColumn is null ? image.ImagePathColumn : null, VqaColumns.Question, VqaColumns.CorrectLetter, VqaColumns.Answer,
-            VqaColumns.AnswerClass, VqaColumns.QuestionFamily, VqaColumns.Modality, VqaColumns.QuestionType, nameof(VqaSample.SourceFile),
-        }.Where(n => n is not null && schema.GetColumnOrNull(n) is { Type: TextDataViewType }).Select(n => schema[n!]).ToList();
-        var correct = schema.GetColumnOrNull(VqaColumns.CorrectIndex) is { Type: NumberDataViewType } c ? c : (DataViewSchema.Column?)null;
-        var record = schema.GetColumnOrNull(nameof(VqaSample.RecordIndex)) is { Type: NumberDataViewType } r ? r : (DataViewSchema.Column?)null;
-        var options = schema[VqaColumns.Options];
+        var samples = new SampleRowReader(schema, VqaColumns.OptionSimilarity, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
-        var similarity = schema.GetColumnOrNull(VqaColumns.OptionSimilarity) is { } sq && sq.Type.RawType == typeof(float) ? sq : (DataViewSchema.Column?)null;
         var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }
             .Select(n => schema.GetColumnOrNull(n)).ToArray();
         bool hasVariants = variantColumns.All(c => c is { Type: VectorDataViewType });
-        var active = texts.Append(options).Concat((hasVariants ? variantColumns : Array.Empty<DataViewSchema.Column?>()).Where(c => c.HasValue).Select(c => c!.Value))
-            .Concat(new[] { correct, record, pixelColumn, similarity }.Where(x => x.HasValue).Select(x => x!.Value)).ToList();
+        var active = samples.ActiveColumns.Concat((hasVariants ? variantColumns : Array.Empty<DataViewSchema.Column?>()).Where(c => c.HasValue).Select(c => c!.Value))
+            .Concat(pixelColumn is { } px ? new[] { px } : Array.Empty<DataViewSchema.Column>()).ToList();
         using var cursor = input.GetRowCursor(active);
-        var textGetters = texts.ToDictionary(t => t.Name, t => cursor.GetGetter<ReadOnlyMemory<char>>(t));
-        var optionsGetter = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(options);
-        Func<int>? correctGetter = correct is { } cc ? ColumnGetters.Integer(cursor, cc) : null;
-        Func<int>? recordGetter = record is { } rr ? ColumnGetters.Integer(cursor, rr) : null;
+        var readSample = samples.Bind(cursor);
         var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
-        var similarityGetter = similarity is { } sc ? cursor.GetGetter<float>(sc) : null;
         var variantQuestions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[0]!.Value) : null;
         var variantOptions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[1]!.Value) : null;
         var variantCorrect = hasVariants ? cursor.GetGetter<VBuffer<int>>(variantColumns[2]!.Value) : null;
         VBuffer<ReadOnlyMemory<char>> questionValues = default, variantOptionValues = default;
         VBuffer<int> correctValues = default;
-        float similarityValue = 0;
-        ReadOnlyMemory<char> text = default;
-        VBuffer<ReadOnlyMemory<char>> optionValues = default;
         VBuffer<float> pixelValues = default;
         int row = 0;
         while (cursor.MoveNext())
         {
-            string Text(string name)
-            {
-                if (!textGetters.TryGetValue(name, out var getter))
-                {
-                    return string.Empty;
-                }
-
-                getter(ref text);
-                return text.ToString();
-            }
-
-            optionsGetter(ref optionValues);
-            var sample = new VqaSample
-            {
-                SampleId = Text(VqaColumns.SampleId),
-                ImagePath = image.PixelsColumn is null ? Text(image.ImagePathColumn) : string.Empty,
-                Question = Text(VqaColumns.Question),
-                Options = optionValues.DenseValues().Select(v => v.ToString()).ToArray(),
-                CorrectIndex = correctGetter?.Invoke() ?? -1,
-                CorrectLetter = Text(VqaColumns.CorrectLetter),
-                Answer = Text(VqaColumns.Answer),
-                AnswerClass = Text(VqaColumns.AnswerClass),
-                QuestionFamily = Text(VqaColumns.QuestionFamily) is { Length: > 0 } family ? family : nameof(QuestionFamily.Other),
-                Modality = Text(VqaColumns.Modality),
-                QuestionType = Text(VqaColumns.QuestionType),
-                SourceFile = Text(nameof(VqaSample.SourceFile)),
-                RecordIndex = recordGetter?.Invoke() ?? row,
-            };
+            var (sample, similarityValue) = readSample();
             float[]? pixels = null;
             if (pixelGetter is not null)
             {
@@ -126,13 +84,7 @@ internal static class VqaRowReader
                 throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.ImagePathColumn}' is empty.");
             }
 
-            float? score = null;
-            if (similarityGetter is not null)
-            {
-                similarityGetter(ref similarityValue);
-                score = similarityValue;
-            }
-
+            float? score = samples.HasScore ? similarityValue : null;
             IReadOnlyList<VqaSample>? variants = null;
             if (variantQuestions is not null)
             {

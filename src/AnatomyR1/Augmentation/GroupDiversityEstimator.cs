@@ -85,12 +85,7 @@ public sealed class GroupDiversityEstimator : IEstimator<GroupDiversityTransform
             }
         }
 
-        var estimator = new MLContext(seed: 0).Transforms.CustomMapping<NoColumns, Added>((_, _) => { }, contractName: null);
-        return estimator.GetOutputSchema(inputSchema);
-    }
-
-    private sealed class NoColumns
-    {
+        return SchemaShapes.Append<Added>(inputSchema);
     }
 
     private sealed class Added

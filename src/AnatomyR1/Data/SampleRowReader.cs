@@ -12,7 +12,7 @@ internal sealed class SampleRowReader
 {
     private static readonly string[] TextColumns =
     {
-        VqaColumns.SampleId, VqaColumns.ImagePath, VqaColumns.Question, VqaColumns.CorrectLetter, VqaColumns.Answer, VqaColumns.AnswerClass,
+        VqaColumns.SampleId, VqaColumns.Question, VqaColumns.CorrectLetter, VqaColumns.Answer, VqaColumns.AnswerClass,
         VqaColumns.QuestionFamily, VqaColumns.Modality, VqaColumns.QuestionType, nameof(VqaSample.Dataset), nameof(VqaSample.SourceFile),
     };
 
@@ -21,14 +21,17 @@ internal sealed class SampleRowReader
     private readonly DataViewSchema.Column? _correct;
     private readonly DataViewSchema.Column? _record;
     private readonly DataViewSchema.Column? _score;
+    private readonly DataViewSchema.Column? _imagePath;
 
     /// <summary>Checks the schema.</summary>
     /// <param name="schema">The view's schema.</param>
     /// <param name="scoreColumn">A Single column to read beside the sample, or null.</param>
     /// <param name="requireScore">Whether <paramref name="scoreColumn"/> must exist.</param>
+    /// <param name="imagePathColumn">The text column read into <see cref="VqaSample.ImagePath"/>; null leaves it empty.</param>
     /// <exception cref="ArgumentException">Options is missing, or a column has the wrong type; the message names it.</exception>
-    public SampleRowReader(DataViewSchema schema, string? scoreColumn = null, bool requireScore = false)
+    public SampleRowReader(DataViewSchema schema, string? scoreColumn = null, bool requireScore = false, string? imagePathColumn = VqaColumns.ImagePath)
     {
+        _imagePath = imagePathColumn is not null && schema.GetColumnOrNull(imagePathColumn) is { Type: TextDataViewType } image ? image : null;
         _options = schema.GetColumnOrNull(VqaColumns.Options) is { Type: VectorDataViewType { ItemType: TextDataViewType } } o ? o
             : throw new ArgumentException($"The input needs a '{VqaColumns.Options}' column of type vector of text.");
         _texts = TextColumns.Where(n => schema.GetColumnOrNull(n) is { Type: TextDataViewType }).Select(n => schema[n]).ToList();
@@ -49,7 +52,7 @@ internal sealed class SampleRowReader
 
     /// <summary>The columns a cursor must activate.</summary>
     public IEnumerable<DataViewSchema.Column> ActiveColumns =>
-        _texts.Append(_options).Concat(new[] { _correct, _record, _score }.Where(c => c.HasValue).Select(c => c!.Value));
+        _texts.Append(_options).Concat(new[] { _correct, _record, _score, _imagePath }.Where(c => c.HasValue).Select(c => c!.Value));
 
     /// <summary>A reader of the current row of <paramref name="row"/>.</summary>
     /// <param name="row">The row (a cursor).</param>
@@ -61,6 +64,8 @@ internal sealed class SampleRowReader
         var correct = _correct is { } c ? ColumnGetters.Integer(row, c) : null;
         var record = _record is { } r ? ColumnGetters.Integer(row, r) : null;
         var score = _score is { } s ? row.GetGetter<float>(s) : null;
+        var imagePath = _imagePath is { } ip ? row.GetGetter<ReadOnlyMemory<char>>(ip) : null;
+        ReadOnlyMemory<char> imageValue = default;
         ReadOnlyMemory<char> text = default;
         VBuffer<ReadOnlyMemory<char>> values = default;
         float scoreValue = float.NaN;
@@ -80,7 +85,7 @@ internal sealed class SampleRowReader
             options(ref values);
             var sample = new VqaSample
             {
-                SampleId = Text(VqaColumns.SampleId), ImagePath = Text(VqaColumns.ImagePath), Question = Text(VqaColumns.Question),
+                SampleId = Text(VqaColumns.SampleId), Question = Text(VqaColumns.Question),
                 Options = values.DenseValues().Select(v => v.ToString()).ToArray(), CorrectIndex = correct?.Invoke() ?? -1,
                 CorrectLetter = Text(VqaColumns.CorrectLetter), Answer = Text(VqaColumns.Answer), AnswerClass = Text(VqaColumns.AnswerClass),
                 QuestionFamily = Text(VqaColumns.QuestionFamily) is { Length: > 0 } family ? family : nameof(QuestionFamily.Other),
@@ -90,6 +95,12 @@ internal sealed class SampleRowReader
             if (score is not null)
             {
                 score(ref scoreValue);
+            }
+
+            if (imagePath is not null)
+            {
+                imagePath(ref imageValue);
+                sample.ImagePath = imageValue.ToString();
             }
 
             return (sample, score is null ? float.NaN : scoreValue);
