@@ -22,6 +22,7 @@ public static class CliApp
             WarmStartCommand.Create(console, stderr),
             SimilarityCommand.Create(console, stderr),
             AugmentCommand.Create(console, stderr),
+            TrainCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

@@ -11,4 +11,7 @@ public static class ExitCodes
 
     /// <summary>The command line is wrong (unknown command or option, missing argument, bad value).</summary>
     public const int Usage = 2;
+
+    /// <summary>Training was interrupted (Ctrl-C): a checkpoint was written; <c>--resume</c> continues.</summary>
+    public const int Interrupted = 130;
 }

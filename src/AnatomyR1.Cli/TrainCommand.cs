@@ -1,0 +1,171 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Policy;
+using AnatomyR1.TorchSharp.Training.Grpo;
+using Spectre.Console;
+
+namespace AnatomyR1.Cli;
+
+/// <summary>
+/// <c>anatomy-r1 train --data FILE --method grpo|ascl|gdqa|anatomy-r1 --out DIR</c>: GRPO of the policy on a user's
+/// multiple-choice data with a live progress display; metrics and checkpoints go to the output folder, Ctrl-C writes a
+/// checkpoint and exits, <c>--resume</c> continues from the latest checkpoint.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(IAnsiConsole console, TextWriter stderr)
+    {
+        var data = new Option<string>("--data") { Description = "Training records (any supported format; multiple choice with images).", Required = true };
+        var eval = new Option<string?>("--eval") { Description = "Held-out records to evaluate the trained policy on (greedy)." };
+        var method = new Option<string>("--method") { Description = "grpo, ascl (curriculum), gdqa (question variants) or anatomy-r1 (both).", DefaultValueFactory = _ => TrainingMethod.AnatomyR1 };
+        var model = new Option<string?>("--model") { Description = "Start from this policy folder; default the built-in warm-started checkpoint." };
+        var output = new Option<string>("--out") { Description = "Run folder: metrics.jsonl, checkpoints/, policy/ and summary.json.", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out." };
+        var steps = new Option<int>("--steps") { Description = "Optimiser steps.", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "Seed of sampling, rollouts and variants.", DefaultValueFactory = _ => 0 };
+        var batch = new Option<int>("--batch-size") { Description = "Prompts per step (B).", DefaultValueFactory = _ => 8 };
+        var generations = new Option<int>("--num-generations") { Description = "Completions per prompt (G).", DefaultValueFactory = _ => 8 };
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var beta = new Option<double>("--beta") { Description = "KL weight (0 skips the reference model).", DefaultValueFactory = _ => 0.04 };
+        var maxTokens = new Option<int>("--max-new-tokens") { Description = "Most tokens per completion.", DefaultValueFactory = _ => 64 };
+        var loss = new Option<string>("--loss") { Description = "grpo, bnpo, dr-grpo or dapo.", DefaultValueFactory = _ => "grpo" };
+        var dynamic = new Option<bool>("--dynamic-sampling") { Description = "Replace all-equal-reward groups by fresh prompts." };
+        var variants = new Option<int>("--variants") { Description = "GDQA forms per difficult question (original included).", DefaultValueFactory = _ => 4 };
+        var gdqaMode = new Option<string>("--gdqa-mode") { Description = "static (every difficult prompt) or adaptive (after a zero-variance group).", DefaultValueFactory = _ => "static" };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 25 };
+        var stopAfter = new Option<int>("--stop-after") { Description = "Stop after this many steps in this invocation, writing a checkpoint as Ctrl-C does (for time-limited jobs); 0 runs to the end.", DefaultValueFactory = _ => 0 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        method.AcceptOnlyFromAmong(TrainingMethod.All);
+        loss.AcceptOnlyFromAmong("grpo", "bnpo", "dr-grpo", "dapo");
+        gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
+        var loader = new LoaderArguments();
+        var command = new Command("train", "GRPO of the policy on your data with ASCL and/or GDQA; live progress, checkpoints, Ctrl-C to stop and --resume to continue.");
+        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, device })
+        {
+            command.Options.Add(option);
+        }
+
+        loader.AddTo(command);
+        command.SetAction(parse =>
+        {
+            string run = Path.GetFullPath(parse.GetValue(output)!);
+            string chosen = parse.GetValue(method)!;
+            List<VqaSample> train;
+            List<VqaSample>? heldOut = null;
+            try
+            {
+                train = VqaDataLoader.Load(parse.GetValue(data)!, loader.Build(parse)).Samples.Where(s => s.IsMultipleChoice).ToList();
+                if (parse.GetValue(eval) is string evalPath)
+                {
+                    heldOut = VqaDataLoader.Load(evalPath, loader.Build(parse)).Samples.Where(s => s.IsMultipleChoice).ToList();
+                }
+            }
+            catch (VqaDataException ex)
+            {
+                stderr.WriteLine("error: " + ex.Message);
+                return ExitCodes.BadInput;
+            }
+
+            if (train.Count == 0)
+            {
+                stderr.WriteLine("error: no multiple-choice record to train on.");
+                return ExitCodes.BadInput;
+            }
+
+            if (train.FirstOrDefault(s => !File.Exists(s.ImagePath)) is { } missing)
+            {
+                stderr.WriteLine($"error: {missing.SourceFile} record {missing.RecordIndex}, field images: '{missing.ImagePath}' does not exist (use --images and --map).");
+                return ExitCodes.BadInput;
+            }
+
+            var options = new GrpoOptions
+            {
+                Steps = parse.GetValue(steps), Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), NumGenerations = parse.GetValue(generations),
+                LearningRate = parse.GetValue(lr), VisionLearningRate = parse.GetValue(lr), Beta = parse.GetValue(beta), MaxNewTokens = parse.GetValue(maxTokens),
+                LossType = parse.GetValue(loss) switch { "bnpo" => GrpoLossType.Bnpo, "dr-grpo" => GrpoLossType.DrGrpo, "dapo" => GrpoLossType.Dapo, _ => GrpoLossType.Grpo },
+                DynamicSampling = parse.GetValue(dynamic), CheckpointEvery = parse.GetValue(checkpointEvery),
+            };
+            TrainingMethod.Configure(chosen, options, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                stderr.WriteLine("error: " + ex.Message);
+                return ExitCodes.Usage;
+            }
+
+            string? checkpoint = parse.GetValue(resume) ? GrpoCheckpoint.Latest(Path.Combine(run, GrpoTrainer.CheckpointsFolder)) : null;
+            if (parse.GetValue(resume) && checkpoint is null)
+            {
+                stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
+                return ExitCodes.BadInput;
+            }
+
+            if (!parse.GetValue(resume) && Directory.Exists(run) && Directory.EnumerateFileSystemEntries(run).Any())
+            {
+                stderr.WriteLine($"error: '{run}' is not empty; use another --out, or --resume to continue the run in it.");
+                return ExitCodes.BadInput;
+            }
+
+            using var start = parse.GetValue(model) is string folder ? TinyVlmPolicy.Load(folder, parse.GetValue(device)!) : BuiltInPolicy.Load(parse.GetValue(device)!);
+            var examples = TrainingMethod.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
+            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ParameterCount:N0} parameters on {start.Device.type}; run folder {run}"));
+            using var trainer = checkpoint is null ? new GrpoTrainer(start, examples, options, runFolder: run) : GrpoTrainer.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
+            if (checkpoint is not null)
+            {
+                console.MarkupLine(Markup.Escape($"Resumed from {checkpoint} at step {trainer.Step}."));
+            }
+
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                e.Cancel = true;
+                cancel.Cancel();
+            };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                int end = parse.GetValue(stopAfter) > 0 ? Math.Min(options.Steps, trainer.Step + parse.GetValue(stopAfter)) : options.Steps;
+                var history = TrainingDisplay.Run(console, trainer, end, options.Steps, chosen, cancel.Token);
+                var policy = (TinyVlmPolicy)trainer.Policy;
+                if (trainer.Step < options.Steps)
+                {
+                    string interrupted = Path.Combine(run, GrpoTrainer.CheckpointsFolder, GrpoCheckpoint.FolderName(trainer.Step));
+                    if (!Directory.Exists(interrupted))
+                    {
+                        trainer.SaveCheckpoint(interrupted);
+                    }
+
+                    console.MarkupLine(Markup.Escape($"Stopped at step {trainer.Step}; checkpoint {interrupted}. Continue with the same command and --resume."));
+                    return ExitCodes.Interrupted;
+                }
+
+                policy.Save(Path.Combine(run, "policy"));
+                var summary = new Dictionary<string, object?> { ["method"] = chosen, ["steps"] = trainer.Step, ["prompts"] = examples.Count };
+                if (heldOut is not null)
+                {
+                    var evaluation = PolicyEvaluation.Run(policy, heldOut);
+                    double se = Math.Sqrt(evaluation.Accuracy * (1 - evaluation.Accuracy) / Math.Max(1, evaluation.Count));
+                    summary["held_out"] = evaluation.Count;
+                    summary["accuracy"] = evaluation.Accuracy;
+                    summary["accuracy_se"] = se;
+                    summary["format"] = evaluation.FormatCompliance;
+                    console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"Held-out accuracy {evaluation.Accuracy:P1} ± {se:P1} (n = {evaluation.Count}), format {evaluation.FormatCompliance:P1}.")));
+                }
+
+                AnatomyR1.IO.AtomicFile.WriteAllText(Path.Combine(run, "summary.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }));
+                console.MarkupLine(Markup.Escape($"Trained {history.Count} steps; policy saved to {Path.Combine(run, "policy")}."));
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+}
