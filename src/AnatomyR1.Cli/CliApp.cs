@@ -23,6 +23,7 @@ public static class CliApp
             SimilarityCommand.Create(console, stderr),
             AugmentCommand.Create(console, stderr),
             TrainCommand.Create(console, stderr),
+            DemoCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

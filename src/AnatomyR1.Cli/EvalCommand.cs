@@ -5,18 +5,24 @@ using AnatomyR1.Data;
 using AnatomyR1.Evaluation;
 using AnatomyR1.IO;
 using AnatomyR1.Prompts;
+using AnatomyR1.TorchSharp.Estimators;
+using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Spectre.Console;
 
 namespace AnatomyR1.Cli;
 
-/// <summary><c>anatomy-r1 eval &lt;predictions.jsonl&gt; --data &lt;file&gt;</c>: score predictions against a data file.</summary>
+/// <summary>
+/// <c>anatomy-r1 eval &lt;predictions.jsonl&gt; --data &lt;file&gt;</c>: score predictions against a data file; or
+/// <c>anatomy-r1 eval --model DIR --data &lt;file&gt;</c>: answer the questions with a policy (greedy) and score it.
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Create(IAnsiConsole console, TextWriter stderr)
     {
-        var predictions = new Argument<string>("predictions")
+        var predictions = new Argument<string?>("predictions")
         {
+            Arity = ArgumentArity.ZeroOrOne,
             Description = "Predictions JSONL: one {\"id\"|\"index\": …, \"completion\"|\"letter\"|\"answer\": …} object per line.",
         };
         var data = new Option<string>("--data") { Description = "The data file the predictions answer.", Required = true };
@@ -27,31 +33,61 @@ internal static class EvalCommand
         };
         strategy.AcceptOnlyFromAmong("option-text", "tag-letter", "nearest-option");
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON (for scripts)." };
+        var model = new Option<string?>("--model") { Description = "Answer the questions with this policy folder (or 'builtin') instead of reading predictions; answers are read with tag-letter." };
+        var device = new Option<string>("--device") { Description = "Device for --model: auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
         var output = new Option<string?>("--out") { Description = "Also write the metrics JSON to this file." };
         var loader = new LoaderArguments();
-        var command = new Command("eval", "Score a predictions JSONL file against a data file: accuracy overall, per class, family, modality and question type; format compliance; confusion matrix.");
+        var command = new Command("eval", "Score a predictions JSONL file, or a policy (--model), against a data file: accuracy overall, per class, family, modality and question type; format compliance; confusion matrix.");
         command.Arguments.Add(predictions);
         command.Options.Add(data);
         loader.AddTo(command);
         command.Options.Add(strategy);
         command.Options.Add(json);
         command.Options.Add(output);
+        command.Options.Add(model);
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
+            if ((parse.GetValue(predictions) is null) == (parse.GetValue(model) is null))
+            {
+                stderr.WriteLine("error: give a predictions file or --model, exactly one of them.");
+                return ExitCodes.Usage;
+            }
+
             try
             {
                 var loaded = VqaDataLoader.Load(parse.GetValue(data)!, loader.Build(parse));
-                string predictionsPath = parse.GetValue(predictions)!;
-                var records = PredictionFile.Read(predictionsPath);
                 var ml = new MLContext(seed: 0);
-                var view = PredictionFile.Join(ml, loaded.Samples, records, predictionsPath, out int missing);
                 var extraction = parse.GetValue(strategy) switch
                 {
                     "tag-letter" => AnswerExtractionStrategy.TagLetter,
                     "nearest-option" => AnswerExtractionStrategy.NearestOption,
                     _ => AnswerExtractionStrategy.OptionText,
                 };
-                var result = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = extraction }).Evaluate(view);
+                int missing = 0;
+                VqaEvaluationResult result;
+                if (parse.GetValue(model) is string modelFolder)
+                {
+                    var questions = loaded.Samples.Where(s => s.IsMultipleChoice).ToList();
+                    if (questions.FirstOrDefault(s => !File.Exists(s.ImagePath)) is { } absent)
+                    {
+                        stderr.WriteLine($"error: {absent.SourceFile} record {absent.RecordIndex}, field images: '{absent.ImagePath}' does not exist (use --images and --map).");
+                        return ExitCodes.BadInput;
+                    }
+
+                    var policy = modelFolder == "builtin" ? BuiltInPolicy.Load(parse.GetValue(device)!) : TinyVlmPolicy.Load(modelFolder, parse.GetValue(device)!);
+                    using var answering = new VlmTransformer(policy);
+                    var predicted = answering.Transform(ml.Data.LoadFromEnumerable(questions));
+                    result = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = AnswerExtractionStrategy.TagLetter }).Evaluate(predicted);
+                }
+                else
+                {
+                    string predictionsPath = parse.GetValue(predictions)!;
+                    var records = PredictionFile.Read(predictionsPath);
+                    var view = PredictionFile.Join(ml, loaded.Samples, records, predictionsPath, out missing);
+                    result = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = extraction }).Evaluate(view);
+                }
+
                 string text = result.ToJson();
                 if (parse.GetValue(output) is string outPath)
                 {
@@ -79,7 +115,7 @@ internal static class EvalCommand
 
                 return loaded.Report.SkippedCount == 0 ? ExitCodes.Ok : ExitCodes.BadInput;
             }
-            catch (VqaDataException ex)
+            catch (Exception ex) when (ex is VqaDataException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException)
             {
                 stderr.WriteLine("error: " + ex.Message);
                 return ExitCodes.BadInput;

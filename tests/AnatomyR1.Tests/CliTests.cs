@@ -2,6 +2,7 @@ using AnatomyR1.Testing;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnatomyR1.Cli;
+using AnatomyR1.Data;
 using Xunit;
 
 namespace AnatomyR1.Tests;
@@ -199,6 +200,68 @@ public sealed class CliTests
 
 public sealed class SynthCliTests
 {
+    [Fact]
+    public void TrainStopsWithACheckpointResumesAndEvaluates()
+    {
+        using var dir = new TempDir();
+        string data = Path.Combine(dir.Path, "synth");
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "synth", "--out", data, "--count", "120", "--seed", "4" }, new StringWriter(), new StringWriter()));
+        string run = Path.Combine(dir.Path, "run");
+        string[] args = { "train", "--data", Path.Combine(data, "train.json"), "--method", "anatomy-r1", "--steps", "3", "--batch-size", "2", "--num-generations", "2",
+            "--max-new-tokens", "24", "--checkpoint-every", "1", "--out", run, "--device", "cpu" };
+        var first = new StringWriter();
+        var err = new StringWriter();
+        Assert.Equal(ExitCodes.Interrupted, CliApp.Run(args.Concat(new[] { "--stop-after", "2" }).ToArray(), first, err));
+        Assert.Contains("Stopped at step 2", first.ToString(), StringComparison.Ordinal);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length);
+        Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", "checkpoint-2")));
+
+        // A second fresh run into the same folder is refused; --resume continues at step 3 and evaluates.
+        Assert.Equal(ExitCodes.BadInput, CliApp.Run(args, new StringWriter(), new StringWriter()));
+        var second = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(args.Concat(new[] { "--resume", "--eval", Path.Combine(data, "test.json") }).ToArray(), second, err));
+        Assert.Contains("Resumed from", second.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Held-out accuracy", second.ToString(), StringComparison.Ordinal);
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(3, lines.Length);
+        Assert.Contains("curriculum/mean_s_q", lines[2], StringComparison.Ordinal);
+        Assert.Contains("gdqa/augmented_fraction", lines[2], StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(run, "policy", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(run, "summary.json")));
+
+        // The trained policy answers through eval --model.
+        string metrics = Path.Combine(dir.Path, "eval.json");
+        var eval = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "eval", "--model", Path.Combine(run, "policy"), "--data", Path.Combine(data, "test.json"), "--out", metrics, "--device", "cpu" }, eval, err));
+        Assert.Contains("Accuracy", eval.ToString(), StringComparison.Ordinal);
+        Assert.Equal(VqaDataLoader.Load(Path.Combine(data, "test.json")).Samples.Count, (int)JsonNode.Parse(File.ReadAllText(metrics))!["overall"]!["count"]!);
+        Assert.Equal(ExitCodes.Usage, CliApp.Run(new[] { "eval", "--data", Path.Combine(data, "test.json") }, new StringWriter(), new StringWriter()));
+    }
+
+    [Fact]
+    public void DemoWritesAReportWithPlots()
+    {
+        using var dir = new TempDir();
+        string folder = Path.Combine(dir.Path, "demo");
+        var output = new StringWriter();
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "demo", "--out", folder, "--steps", "5", "--records", "120", "--device", "cpu" }, output, new StringWriter()));
+        string report = File.ReadAllText(Path.Combine(folder, "report.md"));
+        Assert.Contains("| grpo |", report, StringComparison.Ordinal);
+        Assert.Contains("| anatomy-r1 |", report, StringComparison.Ordinal);
+        Assert.Contains("| start (built-in checkpoint) |", report, StringComparison.Ordinal);
+        foreach (string png in new[] { "reward.png", "s_q.png", "invalid_gradient.png", "invalid_gradient_per_class.png" })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(folder, png));
+            Assert.True(bytes.Length > 5000, $"{png} is only {bytes.Length} bytes");
+            Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47 }, bytes[..4]);
+            Assert.Contains($"({png})", report, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(folder, "runs", "anatomy-r1", "metrics.jsonl")).Length);
+        Assert.False(Directory.Exists(folder + ".partial"));
+        Assert.Contains("Held-out accuracy (greedy)", output.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void SynthWritesADatasetThatInspectLoads()
     {
