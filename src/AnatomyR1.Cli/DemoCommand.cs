@@ -52,12 +52,12 @@ internal static class DemoCommand
                 console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"start: held-out accuracy {before.Accuracy:P1}")));
             }
 
-            foreach (string method in new[] { TrainingMethod.Grpo, TrainingMethod.AnatomyR1 })
+            foreach (string method in new[] { TrainingMethods.Grpo, TrainingMethods.AnatomyR1 })
             {
                 using var policy = BuiltInPolicy.Load(parse.GetValue(device)!);
                 var options = new GrpoOptions { Steps = parse.GetValue(steps), BatchSize = 8, NumGenerations = 8, MaxNewTokens = 64, Seed = parse.GetValue(seed) };
-                TrainingMethod.Configure(method, options, GdqaMode.Static);
-                var examples = TrainingMethod.Examples(method, train, policy, variants: 4, seed: parse.GetValue(seed));
+                TrainingMethods.Configure(method, options, GdqaMode.Static);
+                var examples = TrainingMethods.Examples(method, train, policy, variants: 4, seed: parse.GetValue(seed));
                 var runClock = System.Diagnostics.Stopwatch.StartNew();
                 List<GrpoStepMetrics> history;
                 using (var trainer = new GrpoTrainer(policy, examples, options, runFolder: Path.Combine(staging, "runs", method)))
@@ -127,8 +127,8 @@ internal static class DemoReport
         File.WriteAllBytes(Path.Combine(folder, "invalid_gradient_per_class.png"), ReportCharts.Bars("Invalid gradient ratio per answer class (mean over steps)", "share of groups", classes,
             trained.Select(r => (r.Name, (IReadOnlyList<double>)classes.Select(c => r.MeanOf($"frac_reward_zero_std/{c}")).ToList())).ToList()));
 
-        var grpo = trained.First(r => r.Name == TrainingMethod.Grpo);
-        var ar1 = trained.First(r => r.Name == TrainingMethod.AnatomyR1);
+        var grpo = trained.First(r => r.Name == TrainingMethods.Grpo);
+        var ar1 = trained.First(r => r.Name == TrainingMethods.AnatomyR1);
         var text = new StringBuilder();
         text.AppendLine("# AnatomyR1 demo: GRPO vs Anatomy-R1 (ASCL + GDQA)");
         text.AppendLine();
@@ -147,11 +147,14 @@ internal static class DemoReport
         text.AppendLine("## What the numbers show");
         text.AppendLine();
         double diff = ar1.Accuracy - grpo.Accuracy;
+        double zeroGrpo = grpo.MeanOf("frac_reward_zero_std"), zeroAr1 = ar1.MeanOf("frac_reward_zero_std");
         double se = Math.Sqrt((ar1.StandardError * ar1.StandardError) + (grpo.StandardError * grpo.StandardError));
         text.AppendLine(string.Create(inv, $"- Accuracy: Anatomy-R1 {ar1.Accuracy:P1} vs GRPO {grpo.Accuracy:P1}, a difference of {diff * 100:+0.0;-0.0} points with a standard error of {se * 100:0.0} points, so {(Math.Abs(diff) > 2 * se ? "beyond two standard errors" : "within two standard errors (no measurable difference from one seed)")}."));
-        text.AppendLine(string.Create(inv, $"- Curriculum: the batch-mean S(q) under Anatomy-R1 went from {ar1.MeanOf("curriculum/mean_s_q", 0, 5):0.000} to {ar1.MeanOf("curriculum/mean_s_q", ar1.History.Count - 5, 5):0.000} (easy questions first); under GRPO (random order) it went from {grpo.MeanOf("curriculum/mean_s_q", 0, 5):0.000} to {grpo.MeanOf("curriculum/mean_s_q", grpo.History.Count - 5, 5):0.000} (see s_q.png)."));
-        text.AppendLine(string.Create(inv, $"- Dead groups: the invalid gradient ratio averaged {grpo.MeanOf("frac_reward_zero_std"):0.000} under GRPO and {ar1.MeanOf("frac_reward_zero_std"):0.000} under Anatomy-R1 (invalid_gradient.png; per class in invalid_gradient_per_class.png)."));
-        text.AppendLine("- One seed and a short run: for mean ± std over seeds see docs/gdqa.md (GDQA alone) and docs/curriculum.md.");
+        double arFirst = ar1.MeanOf("curriculum/mean_s_q", 0, 5), arLast = ar1.MeanOf("curriculum/mean_s_q", ar1.History.Count - 5, 5);
+        double gFirst = grpo.MeanOf("curriculum/mean_s_q", 0, 5), gLast = grpo.MeanOf("curriculum/mean_s_q", grpo.History.Count - 5, 5);
+        text.AppendLine(string.Create(inv, $"- Curriculum: the batch-mean S(q) under Anatomy-R1 went from {arFirst:0.000} to {arLast:0.000} ({(arLast > arFirst + 0.05 ? "it rose: easy questions first" : "it did not rise clearly")}); under GRPO (random order) from {gFirst:0.000} to {gLast:0.000} ({(Math.Abs(gLast - gFirst) < 0.07 ? "about flat, as random order should be" : "batch-to-batch noise of 8 questions")}; see s_q.png)."));
+        text.AppendLine(string.Create(inv, $"- Dead groups: the invalid gradient ratio averaged {zeroGrpo:0.000} under GRPO and {zeroAr1:0.000} under Anatomy-R1 ({(zeroAr1 < zeroGrpo - 0.03 ? "lower with Anatomy-R1" : zeroAr1 > zeroGrpo + 0.03 ? "higher with Anatomy-R1: its curriculum starts on easy questions, which are often answered right by all 8 completions" : "about the same")}; invalid_gradient.png, per class in invalid_gradient_per_class.png)."));
+        text.AppendLine("- One seed and a short run: for mean ± std over three seeds of all four methods and a supervised control see docs/reproduction.md; for GDQA alone docs/gdqa.md.");
         if (!ReportCharts.HasFont)
         {
             text.AppendLine("- No DejaVu Sans font was found, so the plots' labels may be missing (install fonts-dejavu-core).");

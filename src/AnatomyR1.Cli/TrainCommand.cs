@@ -19,7 +19,7 @@ internal static class TrainCommand
     {
         var data = new Option<string>("--data") { Description = "Training records (any supported format; multiple choice with images).", Required = true };
         var eval = new Option<string?>("--eval") { Description = "Held-out records to evaluate the trained policy on (greedy)." };
-        var method = new Option<string>("--method") { Description = "grpo, ascl (curriculum), gdqa (question variants) or anatomy-r1 (both).", DefaultValueFactory = _ => TrainingMethod.AnatomyR1 };
+        var method = new Option<string>("--method") { Description = "grpo, ascl (curriculum), gdqa (question variants) or anatomy-r1 (both).", DefaultValueFactory = _ => TrainingMethods.AnatomyR1 };
         var model = new Option<string?>("--model") { Description = "Start from this policy folder; default the built-in warm-started checkpoint." };
         var output = new Option<string>("--out") { Description = "Run folder: metrics.jsonl, checkpoints/, policy/ and summary.json.", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out." };
@@ -37,7 +37,7 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 25 };
         var stopAfter = new Option<int>("--stop-after") { Description = "Stop after this many steps in this invocation, writing a checkpoint as Ctrl-C does (for time-limited jobs); 0 runs to the end.", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
-        method.AcceptOnlyFromAmong(TrainingMethod.All);
+        method.AcceptOnlyFromAmong(TrainingMethods.All.ToArray());
         loss.AcceptOnlyFromAmong("grpo", "bnpo", "dr-grpo", "dapo");
         gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
         var loader = new LoaderArguments();
@@ -87,7 +87,7 @@ internal static class TrainCommand
                 LossType = parse.GetValue(loss) switch { "bnpo" => GrpoLossType.Bnpo, "dr-grpo" => GrpoLossType.DrGrpo, "dapo" => GrpoLossType.Dapo, _ => GrpoLossType.Grpo },
                 DynamicSampling = parse.GetValue(dynamic), CheckpointEvery = parse.GetValue(checkpointEvery),
             };
-            TrainingMethod.Configure(chosen, options, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
+            TrainingMethods.Configure(chosen, options, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
             try
             {
                 options.Validate();
@@ -112,7 +112,7 @@ internal static class TrainCommand
             }
 
             using var start = parse.GetValue(model) is string folder ? TinyVlmPolicy.Load(folder, parse.GetValue(device)!) : BuiltInPolicy.Load(parse.GetValue(device)!);
-            var examples = TrainingMethod.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
+            var examples = TrainingMethods.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
             console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ParameterCount:N0} parameters on {start.Device.type}; run folder {run}"));
             using var trainer = checkpoint is null ? new GrpoTrainer(start, examples, options, runFolder: run) : GrpoTrainer.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
             if (checkpoint is not null)
