@@ -2,9 +2,7 @@ using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
 
 namespace AnatomyR1.Benchmarks;
 
@@ -71,14 +69,5 @@ public class AugmentationBenchmarks
         }
 
         return forms;
-    }
-
-    private sealed class SingleCoreConfig : ManualConfig
-    {
-        public SingleCoreConfig()
-        {
-            AddJob(Job.Default.WithAffinity(1).WithId("1 core"));
-            AddDiagnoser(MemoryDiagnoser.Default);
-        }
     }
 }

@@ -1,9 +1,7 @@
 using AnatomyR1.Data;
 using AnatomyR1.Prompts;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
 
 namespace AnatomyR1.Benchmarks;
 
@@ -59,15 +57,5 @@ public class LoadingBenchmarks
         }
 
         return sum;
-    }
-
-    private sealed class SingleCoreConfig : ManualConfig
-    {
-        public SingleCoreConfig()
-        {
-            // One core: the loader is single-threaded; pinning keeps the figure comparable to the 1-core target.
-            AddJob(Job.Default.WithAffinity(1).WithId("1 core"));
-            AddDiagnoser(MemoryDiagnoser.Default);
-        }
     }
 }

@@ -3,9 +3,7 @@ using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Curriculum;
 using AnatomyR1.TorchSharp.Policy;
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using BenchmarkDotNet.Jobs;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -127,14 +125,5 @@ public class SimilarityBenchmarks
         }
 
         return sum;
-    }
-
-    private sealed class SingleCoreConfig : ManualConfig
-    {
-        public SingleCoreConfig()
-        {
-            AddJob(Job.Default.WithAffinity(1).WithId("1 core"));
-            AddDiagnoser(MemoryDiagnoser.Default);
-        }
     }
 }
