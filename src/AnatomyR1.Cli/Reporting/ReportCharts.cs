@@ -9,9 +9,10 @@ namespace AnatomyR1.Cli.Reporting;
 internal sealed record ChartSeries(string Name, IReadOnlyList<(double X, double Y)> Points);
 
 /// <summary>
-/// Small PNG charts for the demo report, drawn with SkiaSharp 2.88 (the version the core and ML.NET's image
-/// transforms use; ScottPlot 5 needs SkiaSharp 3, which cannot sit beside them in one application). Text uses the
-/// DejaVu Sans font when installed (Debian's fonts-dejavu-core), else Skia's default typeface.
+/// Small PNG charts for the demo report, drawn with SkiaSharp 2.88.9, the version the core's scene renderer and ML.NET's
+/// image transforms are built against. ScottPlot 5 (5.0.55 and 5.1.59 were tried) brings SkiaSharp 3.119, which would
+/// replace 2.88.9 in the whole application, a major-version swap under code compiled for 2.88. Text uses the DejaVu
+/// Sans font when installed (Debian's fonts-dejavu-core), else Skia's default typeface.
 /// </summary>
 internal static class ReportCharts
 {
