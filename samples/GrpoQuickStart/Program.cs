@@ -1,13 +1,16 @@
-// Quick start: the IDataView chain from image files to answers, trained with GRPO.
+// Quick start: the IDataView chain from image files to answers, trained with Anatomy-R1 (GRPO + ASCL + GDQA).
 //
-//   load questions ─► LoadImages ─► ResizeImages ─► ExtractPixels ─► GRPO (from the built-in warm start) ─► predictions
-//                                                                                          └► Evaluate, save, reload
+//   load questions ─► LoadImages ─► ResizeImages ─► ExtractPixels ─► AnatomicalSimilarity (S(q), stage)
+//                  ─► GroupDiversityAugment (question forms) ─► GRPO with the curriculum (from the built-in warm start)
+//                  ─► predictions ─► Evaluate, save, reload
 //
 // Run: dotnet run --project samples/GrpoQuickStart -- [steps] [output folder]
 using System.Globalization;
 using AnatomyR1;
 using AnatomyR1.Data;
+using AnatomyR1.Curriculum;
 using AnatomyR1.Synthetic;
+using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
@@ -33,13 +36,23 @@ mlContext.Log += (_, e) =>
 IDataView train = mlContext.Data.LoadAnatomyR1Json(Path.Combine(data, "train.json"));
 IDataView test = mlContext.Data.LoadAnatomyR1Json(Path.Combine(data, "test.json"));
 
-// 2. The pipeline: ML.NET's image transforms produce the pixels, GRPO trains the policy on them.
+// 2. The pipeline: ML.NET's image transforms produce the pixels; S(q) from the starting policy's own token embeddings
+//    orders the curriculum and picks the difficult questions (S(q) at or above the median), which get 4 question forms
+//    each; GRPO draws the easiest questions first and spreads each difficult question's group over its forms.
+using var start = BuiltInPolicy.Load("cpu");
 var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: VqaColumns.ImagePath)
     .Append(mlContext.Transforms.ResizeImages("Image", imageWidth: 64, imageHeight: 64))
     .Append(mlContext.Transforms.ExtractPixels("Pixels", "Image"))
+    .Append(mlContext.AnatomyR1().AnatomicalSimilarity(start))
+    .Append(mlContext.AnatomyR1().GroupDiversityAugment(variantCount: 4, quantile: 0.5))
     .Append(mlContext.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
     {
-        Grpo = new GrpoOptions { Steps = steps, BatchSize = 4, NumGenerations = 8, LearningRate = 3e-5, VisionLearningRate = 3e-5, Seed = 1 },
+        Grpo = new GrpoOptions
+        {
+            Steps = steps, BatchSize = 4, NumGenerations = 8, LearningRate = 3e-5, VisionLearningRate = 3e-5, Seed = 1,
+            Curriculum = new CurriculumOptions { Pacing = CurriculumPacing.Linear, StartFraction = 0.2 },
+            Gdqa = new GdqaTrainingOptions { Mode = GdqaMode.Static },
+        },
         ImageInput = VlmImageInput.FromPixels("Pixels"),
         RunFolder = Path.Combine(output, "run"),
         Device = "cpu",
