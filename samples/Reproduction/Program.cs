@@ -14,7 +14,6 @@ using System.Text;
 using System.Text.Json;
 using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
-using AnatomyR1.Prompts;
 using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
@@ -51,8 +50,7 @@ var ablations = new Dictionary<string, Func<List<GrpoExample>>>
 (double Accuracy, Dictionary<string, double> PerClass) Evaluate(TinyVlmPolicy policy)
 {
     var evaluation = PolicyEvaluation.Run(policy, heldOut);
-    var extractor = new AnswerExtractor(AnswerExtractionStrategy.TagLetter);
-    var correct = heldOut.Select((s, i) => extractor.Extract(evaluation.Completions[i], s.Options).Index == s.CorrectIndex).ToList();
+    var correct = evaluation.Correct;
     var perClass = AnatomyClasses.All.ToDictionary(c => c, c => heldOut.Select((s, i) => (s, i)).Where(x => x.s.Answer == c).Select(x => correct[x.i] ? 1.0 : 0.0).DefaultIfEmpty(double.NaN).Average());
     return (evaluation.Accuracy, perClass);
 }

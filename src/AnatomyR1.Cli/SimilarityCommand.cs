@@ -4,7 +4,6 @@ using System.Text;
 using System.Text.Json;
 using AnatomyR1.Curriculum;
 using AnatomyR1.Data;
-using AnatomyR1.Prompts;
 using AnatomyR1.TorchSharp.Curriculum;
 using AnatomyR1.TorchSharp.Policy;
 using Spectre.Console;
@@ -79,8 +78,7 @@ internal static class SimilarityCommand
                 {
                     var scores = ScoresOf(samples, measure, agg);
                     var estimator = new AnatomicalSimilarityEstimator(new AnatomicalSimilarityOptions { Similarity = measure, Aggregation = agg, StageCount = parse.GetValue(stages) });
-                    var ml = new Microsoft.ML.MLContext(seed: 0);
-                    var transformer = estimator.Fit(ml.Data.LoadFromEnumerable(samples));
+                    var transformer = estimator.FitScores(scores);
                     scored.Add((measure, scores, scores.Select(transformer.StageOf).ToArray()));
                 }
 
@@ -99,10 +97,9 @@ internal static class SimilarityCommand
                         return ExitCodes.BadInput;
                     }
 
-                    var evaluation = PolicyEvaluation.Run(policy!, samples.Where(s => s.IsMultipleChoice).ToList());
                     var mc = samples.Where(s => s.IsMultipleChoice).ToList();
-                    var extractor = new AnswerExtractor(AnswerExtractionStrategy.TagLetter);
-                    var correct = mc.Select((s, i) => extractor.Extract(evaluation.Completions[i], s.Options).Index == s.CorrectIndex).ToList();
+                    var evaluation = PolicyEvaluation.Run(policy!, mc);
+                    var correct = evaluation.Correct.ToList();
                     console.MarkupLine(Markup.Escape(evaluation.Summary()));
                     var isMc = samples.Select(s => s.IsMultipleChoice).ToArray();
                     var perMeasure = new List<(IOptionSimilarity Measure, List<float> Scores)>();

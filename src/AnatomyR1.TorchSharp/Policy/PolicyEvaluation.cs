@@ -19,6 +19,9 @@ namespace AnatomyR1.TorchSharp.Policy;
 /// <param name="Completions">The generated completions, in sample order.</param>
 public sealed record PolicyEvaluation(int Count, double Accuracy, double FormatCompliance, double TraceNamesAnswer, double LetterAgreesWithTrace, IReadOnlyList<string> Completions)
 {
+    /// <summary>Whether each sample was answered correctly (Med-R1 letter rule), in sample order.</summary>
+    public IReadOnlyList<bool> Correct { get; init; } = Array.Empty<bool>();
+
     /// <summary>Evaluates with greedy decoding.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="samples">Multiple-choice samples with images.</param>
@@ -34,11 +37,13 @@ public sealed record PolicyEvaluation(int Count, double Accuracy, double FormatC
 
         var extractor = new AnswerExtractor(AnswerExtractionStrategy.TagLetter);
         int correct = 0, formatted = 0, named = 0, agreeing = 0, withLookup = 0;
+        var right = new bool[samples.Count];
         for (int i = 0; i < samples.Count; i++)
         {
             var s = samples[i];
             var answer = extractor.Extract(completions[i], s.Options);
-            correct += answer.Index == s.CorrectIndex ? 1 : 0;
+            right[i] = answer.Index == s.CorrectIndex;
+            correct += right[i] ? 1 : 0;
             formatted += FormatReward.Matches(completions[i]) ? 1 : 0;
             var trace = TraceAnalysis.Read(completions[i]);
             named += trace.NamedClass == s.Answer ? 1 : 0;
@@ -51,7 +56,7 @@ public sealed record PolicyEvaluation(int Count, double Accuracy, double FormatC
         }
 
         double n = Math.Max(1, samples.Count);
-        return new PolicyEvaluation(samples.Count, correct / n, formatted / n, named / n, withLookup == 0 ? 0 : (double)agreeing / withLookup, completions);
+        return new PolicyEvaluation(samples.Count, correct / n, formatted / n, named / n, withLookup == 0 ? 0 : (double)agreeing / withLookup, completions) { Correct = right };
     }
 
     /// <summary>One line for logs.</summary>

@@ -60,10 +60,7 @@ public sealed class GroupDiversityEstimator : IEstimator<GroupDiversityTransform
             }
 
             scores.Sort();
-            double position = _options.Quantile * (scores.Count - 1);
-            int lo = (int)Math.Floor(position);
-            int hi = Math.Min(lo + 1, scores.Count - 1);
-            threshold = (float)(scores[lo] + ((scores[hi] - scores[lo]) * (position - lo)));
+            threshold = Curriculum.Quantiles.Linear(scores, _options.Quantile);
         }
         else
         {

@@ -45,18 +45,25 @@ public sealed class AnatomicalSimilarityEstimator : IEstimator<AnatomicalSimilar
     public AnatomicalSimilarityTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var scores = Score(input, _options);
+        return FitScores(Score(input, _options));
+    }
+
+    /// <summary>Fits on S(q) values already computed with this estimator's measure and aggregation (NaN where undefined).</summary>
+    /// <param name="scores">S(q) of every training row.</param>
+    /// <returns>The transformer with the stage bounds of these scores.</returns>
+    internal AnatomicalSimilarityTransformer FitScores(IReadOnlyList<float> scores)
+    {
         var finite = scores.Where(float.IsFinite).ToArray();
         if (finite.Length == 0)
         {
-            throw new ArgumentException($"No row of the input has a defined S(q) ({scores.Count} rows; S(q) needs at least 2 options and a correct index in '{_options.CorrectIndexColumn}').", nameof(input));
+            throw new ArgumentException($"No row of the input has a defined S(q) ({scores.Count} rows; S(q) needs at least 2 options and a correct index in '{_options.CorrectIndexColumn}').", "input");
         }
 
         Array.Sort(finite);
         var bounds = new float[_options.StageCount - 1];
         for (int k = 1; k < _options.StageCount; k++)
         {
-            bounds[k - 1] = Quantile(finite, (double)k / _options.StageCount);
+            bounds[k - 1] = Quantiles.Linear(finite, (double)k / _options.StageCount);
         }
 
         return new AnatomicalSimilarityTransformer(_options, bounds, scores.Count, scores.Count - finite.Length);
@@ -98,13 +105,5 @@ public sealed class AnatomicalSimilarityEstimator : IEstimator<AnatomicalSimilar
         }
 
         return scores;
-    }
-
-    private static float Quantile(float[] sorted, double q)
-    {
-        double position = q * (sorted.Length - 1);
-        int lo = (int)Math.Floor(position);
-        int hi = Math.Min(lo + 1, sorted.Length - 1);
-        return (float)(sorted[lo] + ((sorted[hi] - sorted[lo]) * (position - lo)));
     }
 }
