@@ -29,11 +29,28 @@ public sealed class ImageTensors
         }
 
         using var decoded = SKBitmap.Decode(p) ?? throw new InvalidDataException($"Image '{p}' could not be decoded.");
-        using var resized = decoded.Width == Size && decoded.Height == Size && decoded.ColorType == SKColorType.Rgba8888
-            ? decoded.Copy()
-            : decoded.Resize(new SKImageInfo(Size, Size, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.Medium);
-        return FromBitmap(resized);
+        return Resized(decoded, Size);
     });
+
+    /// <summary>Decodes (and resizes) an encoded image (PNG, JPEG, BMP, GIF or WebP bytes) to channel-major floats in [0, 1].</summary>
+    /// <param name="encoded">The encoded image.</param>
+    /// <param name="name">What to call the image in an error message.</param>
+    /// <returns>3·S·S values, identical to <see cref="Load"/> on a file with the same bytes.</returns>
+    /// <exception cref="InvalidDataException">The bytes are not a decodable image.</exception>
+    public float[] Decode(ReadOnlySpan<byte> encoded, string name = "image")
+    {
+        using var data = SKData.CreateCopy(encoded);
+        using var decoded = SKBitmap.Decode(data) ?? throw new InvalidDataException($"The {name} ({encoded.Length} bytes) could not be decoded as an image.");
+        return Resized(decoded, Size);
+    }
+
+    private static float[] Resized(SKBitmap decoded, int size)
+    {
+        using var resized = decoded.Width == size && decoded.Height == size && decoded.ColorType == SKColorType.Rgba8888
+            ? decoded.Copy()
+            : decoded.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Premul), SKFilterQuality.Medium);
+        return FromBitmap(resized);
+    }
 
     /// <summary>Converts a bitmap of side S to channel-major floats in [0, 1].</summary>
     /// <param name="bitmap">The bitmap.</param>

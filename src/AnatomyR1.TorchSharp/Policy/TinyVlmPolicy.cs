@@ -164,7 +164,34 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     }
 
     /// <inheritdoc />
-    public GenerationResult Generate(Tensor pixels, TokenBatch prompts, GenerationOptions options)
+    public GenerationResult Generate(Tensor pixels, TokenBatch prompts, GenerationOptions options) => GenerateCore(pixels, prompts, options, null);
+
+    /// <summary>
+    /// Generates one completion for one prompt and reports each new token id as soon as it is chosen (for streaming);
+    /// the tokens are exactly those <see cref="Generate(Tensor, TokenBatch, GenerationOptions)"/> draws with the same
+    /// options and seed.
+    /// </summary>
+    /// <param name="pixels">One image [1, 3, S, S].</param>
+    /// <param name="prompt">One prompt (a batch of one).</param>
+    /// <param name="options">Sampling settings; <see cref="GenerationOptions.NumReturnSequences"/> must be 1.</param>
+    /// <param name="onToken">Called on the generating thread with each new token id, the end token included; return
+    /// false to stop early (the result is then marked truncated).</param>
+    /// <returns>The completion.</returns>
+    /// <exception cref="ArgumentException">More than one prompt or return sequence.</exception>
+    public GenerationResult Generate(Tensor pixels, TokenBatch prompt, GenerationOptions options, Func<int, bool> onToken)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(onToken);
+        if (prompt.Rows != 1 || options.NumReturnSequences != 1)
+        {
+            throw new ArgumentException($"Token callbacks need one prompt and one return sequence (got {prompt.Rows} prompts, {options.NumReturnSequences} sequences).", nameof(options));
+        }
+
+        return GenerateCore(pixels, prompt, options, onToken);
+    }
+
+    private GenerationResult GenerateCore(Tensor pixels, TokenBatch prompts, GenerationOptions options, Func<int, bool>? onToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.NumReturnSequences < 1 || options.MaxNewTokens < 1)
@@ -217,6 +244,11 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             masks.Add(alive.to_type(int64).MoveToOuterDisposeScope());
             var nowFinished = (finished | next.eq(EosId)).MoveToOuterDisposeScope();
             finished = nowFinished;
+            if (onToken is not null && !onToken((int)next.item<long>()))
+            {
+                break;
+            }
+
             if (finished.all().item<bool>())
             {
                 break;

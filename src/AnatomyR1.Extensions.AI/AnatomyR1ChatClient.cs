@@ -1,0 +1,280 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using AnatomyR1.Prompts;
+using AnatomyR1.TorchSharp.Policy;
+using Microsoft.Extensions.AI;
+using TorchSharp;
+
+namespace AnatomyR1.Extensions.AI;
+
+/// <summary>
+/// A trained AnatomyR1 policy as a <see cref="IChatClient"/>: the last user message carries an image and a
+/// multiple-choice question (see <see cref="VqaChatRequest.From"/>); the reply is the policy's completion, a
+/// <c>&lt;think&gt;</c> trace and <c>&lt;answer&gt;X&lt;/answer&gt;</c>, streamed token by token by
+/// <see cref="GetStreamingResponseAsync"/>. The answer read from the completion is also given in the response's
+/// additional properties (<see cref="AnswerLetterProperty"/>, <see cref="AnswerIndexProperty"/>,
+/// <see cref="AnswerOptionProperty"/>).
+/// </summary>
+/// <remarks>
+/// Requests are served one at a time (a policy is not safe for concurrent use); all libtorch work of a request runs
+/// on one worker thread, so TorchSharp's per-thread dispose scopes stay balanced whichever thread awaits the reply.
+/// With the default temperature 0 the reply equals what <see cref="AnatomyR1.TorchSharp.Estimators.VlmTransformer"/>
+/// writes for the same image and question. Request settings honoured: <c>MaxOutputTokens</c>, <c>Temperature</c>,
+/// <c>TopP</c>, <c>TopK</c>, <c>Seed</c>, <c>StopSequences</c>; tools, response formats and instructions are not
+/// supported by the policy and are ignored.
+/// </remarks>
+public sealed class AnatomyR1ChatClient : IChatClient
+{
+    /// <summary>Key in <see cref="ChatOptions.AdditionalProperties"/> for the answer options (a list of strings), instead of option lines in the text.</summary>
+    public const string OptionsProperty = "anatomyr1.options";
+
+    /// <summary>Key in the response's additional properties: the answer letter read from the completion (empty when none).</summary>
+    public const string AnswerLetterProperty = "anatomyr1.answer_letter";
+
+    /// <summary>Key in the response's additional properties: the 0-based index of the chosen option (−1 when none).</summary>
+    public const string AnswerIndexProperty = "anatomyr1.answer_index";
+
+    /// <summary>Key in the response's additional properties: the chosen option's text (empty when none).</summary>
+    public const string AnswerOptionProperty = "anatomyr1.answer_option";
+
+    private readonly TinyVlmPolicy _policy;
+    private readonly ImageTensors _images;
+    private readonly AnswerExtractor _extractor;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private bool _disposed;
+
+    /// <summary>Wraps a policy.</summary>
+    /// <param name="policy">The policy (e.g. <see cref="BuiltInPolicy.Load"/>, <see cref="TinyVlmPolicy.Load"/> or a trained transformer's <c>Policy</c>).</param>
+    /// <param name="options">Settings; null takes the defaults.</param>
+    public AnatomyR1ChatClient(TinyVlmPolicy policy, AnatomyR1ChatClientOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        _policy = policy;
+        Options = options ?? new AnatomyR1ChatClientOptions();
+        if (Options.MaxOutputTokens < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxOutputTokens, "MaxOutputTokens must be at least 1.");
+        }
+
+        _images = new ImageTensors(policy.ImageSize);
+        _extractor = new AnswerExtractor(Options.AnswerExtraction);
+        Metadata = new ChatClientMetadata("AnatomyR1", providerUri: null, defaultModelId: Options.ModelId);
+    }
+
+    /// <summary>The settings.</summary>
+    public AnatomyR1ChatClientOptions Options { get; }
+
+    /// <summary>What the client reports about itself.</summary>
+    public ChatClientMetadata Metadata { get; }
+
+    /// <summary>The wrapped policy.</summary>
+    public TinyVlmPolicy Policy => _policy;
+
+    /// <inheritdoc />
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var updates = new List<ChatResponseUpdate>();
+        await foreach (var update in GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
+        {
+            updates.Add(update);
+        }
+
+        var response = updates.ToChatResponse();
+        response.AdditionalProperties = updates[^1].AdditionalProperties;
+        return response;
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var request = VqaChatRequest.From(messages, options);
+        float[] pixels = _images.Decode(request.Image.Span, request.ImageName);
+        string prompt = PolicyPrompt.Format(request.Question, request.Options);
+        var generation = GenerationFor(options, prompt, out int promptTokens);
+        var stops = options?.StopSequences?.Where(s => !string.IsNullOrEmpty(s)).ToList() ?? new List<string>();
+
+        string responseId = Guid.NewGuid().ToString("N");
+        string messageId = Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow;
+        string modelId = options?.ModelId ?? Options.ModelId;
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var tokens = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var worker = Task.Factory.StartNew(
+                () => Generate(pixels, prompt, generation, tokens.Writer, stop.Token),
+                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            var ids = new List<int>();
+            string emitted = string.Empty;
+            bool stoppedBySequence = false;
+            try
+            {
+                await foreach (int id in tokens.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    if (stoppedBySequence)
+                    {
+                        continue;
+                    }
+
+                    ids.Add(id);
+                    string text = _policy.Decode(ids);
+                    if (stops.Count > 0 && FirstStop(text, stops) is int cut and >= 0)
+                    {
+                        text = text[..cut];
+                        stoppedBySequence = true;
+                        stop.Cancel();
+                    }
+
+                    if (text.Length > emitted.Length)
+                    {
+                        string piece = text[emitted.Length..];
+                        emitted = text;
+                        yield return new ChatResponseUpdate(ChatRole.Assistant, piece)
+                        {
+                            ResponseId = responseId, MessageId = messageId, ModelId = modelId, CreatedAt = created,
+                        };
+                    }
+                }
+            }
+            finally
+            {
+                // Let the worker finish (it stops at the next token once cancelled) before the gate opens again.
+                stop.Cancel();
+                await ((Task)worker).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+
+            var (truncated, outputTokens) = await worker.ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            var answer = _extractor.Extract(emitted, request.Options);
+            var usage = new UsageDetails { InputTokenCount = promptTokens, OutputTokenCount = outputTokens, TotalTokenCount = promptTokens + outputTokens };
+            yield return new ChatResponseUpdate(ChatRole.Assistant, new List<AIContent> { new UsageContent(usage) })
+            {
+                ResponseId = responseId,
+                MessageId = messageId,
+                ModelId = modelId,
+                CreatedAt = created,
+                FinishReason = truncated && !stoppedBySequence ? ChatFinishReason.Length : ChatFinishReason.Stop,
+                AdditionalProperties = new AdditionalPropertiesDictionary
+                {
+                    [AnswerLetterProperty] = answer.Letter,
+                    [AnswerIndexProperty] = answer.Index,
+                    [AnswerOptionProperty] = answer.HasOption ? request.Options[answer.Index] : string.Empty,
+                },
+            };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null)
+        {
+            return null;
+        }
+
+        if (serviceType == typeof(ChatClientMetadata))
+        {
+            return Metadata;
+        }
+
+        if (serviceType.IsInstanceOfType(this))
+        {
+            return this;
+        }
+
+        return serviceType.IsInstanceOfType(_policy) ? _policy : null;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _gate.Dispose();
+        if (Options.DisposePolicy)
+        {
+            _policy.Dispose();
+        }
+    }
+
+    private GenerationOptions GenerationFor(ChatOptions? options, string prompt, out int promptTokens)
+    {
+        // The image occupies the first positions; what is left after the prompt bounds the answer's length.
+        int promptLength = _policy.Tokenizer.Encode(prompt).Count;
+        promptTokens = _policy.Config.ImageTokens + promptLength;
+        int room = _policy.Config.MaxSequence - promptTokens;
+        if (room < 1)
+        {
+            throw new ArgumentException($"The question and its options take {promptLength} tokens; the policy has only {_policy.Config.MaxSequence - _policy.Config.ImageTokens} text positions.");
+        }
+
+        int wanted = options?.MaxOutputTokens ?? Options.MaxOutputTokens;
+        if (wanted < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), wanted, "MaxOutputTokens must be at least 1.");
+        }
+
+        return new GenerationOptions
+        {
+            NumReturnSequences = 1,
+            MaxNewTokens = Math.Min(wanted, room),
+            Temperature = options?.Temperature ?? Options.Temperature,
+            TopP = options?.TopP ?? 1.0,
+            TopK = options?.TopK ?? 0,
+            Seed = options?.Seed,
+        };
+    }
+
+    private (bool Truncated, int OutputTokens) Generate(float[] pixels, string prompt, GenerationOptions generation, ChannelWriter<int> writer, CancellationToken stop)
+    {
+        try
+        {
+            using var scope = torch.NewDisposeScope();
+            using var image = torch.tensor(pixels, new long[] { 1, 3, _policy.ImageSize, _policy.ImageSize }, device: _policy.Device);
+            using var batch = _policy.EncodePrompts(new[] { prompt });
+            int count = 0;
+            using var result = _policy.Generate(image, batch, generation, id =>
+            {
+                count++;
+                writer.TryWrite(id);
+                return !stop.IsCancellationRequested;
+            });
+            writer.TryComplete();
+            return (result.Truncated[0], count);
+        }
+        catch (Exception e)
+        {
+            writer.TryComplete(e);
+            throw;
+        }
+    }
+
+    private static int FirstStop(string text, List<string> stops)
+    {
+        int best = -1;
+        foreach (string s in stops)
+        {
+            int at = text.IndexOf(s, StringComparison.Ordinal);
+            if (at >= 0 && (best < 0 || at < best))
+            {
+                best = at;
+            }
+        }
+
+        return best;
+    }
+}
