@@ -13,7 +13,7 @@ using AnatomyR1.Synthetic;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-string? file = args.Length > 0 ? args[0] : null;
+string? file = args.Length > 0 && args[0].Length > 0 ? args[0] : null;
 int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
 string work = Path.Combine(Path.GetTempPath(), "anatomyr1-curriculum-only");
 IOptionSimilarity similarity;

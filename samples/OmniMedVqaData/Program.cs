@@ -2,7 +2,7 @@
 // record and image (a bad record is reported by file, record, line and field, and skipped only in lenient mode),
 // evaluate the built-in policy per modality and question type, fine-tune it briefly with GRPO and evaluate again.
 //
-// Run: dotnet run --project samples/OmniMedVqaData -- [QA json file] [steps]
+// Run: dotnet run --project samples/OmniMedVqaData -- [QA json file] [--steps N]
 //      (without a file it writes a small OmniMedVQA-layout folder from the synthetic scenes, with one broken record,
 //      so that the program runs anywhere; point it at your own OmniMedVQA-format file to use your data)
 using System.Globalization;
@@ -16,8 +16,10 @@ using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
 
-string file = args.Length > 0 ? args[0] : WriteExampleFolder(Path.Combine(Path.GetTempPath(), "anatomyr1-omnimedvqa"));
-int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10;
+int stepsAt = Array.IndexOf(args, "--steps");
+int steps = stepsAt >= 0 ? int.Parse(args[stepsAt + 1], CultureInfo.InvariantCulture) : 10;
+var positional = args.Where((_, i) => stepsAt < 0 || (i != stepsAt && i != stepsAt + 1)).ToList();
+string file = positional.Count > 0 ? positional[0] : WriteExampleFolder(Path.Combine(Path.GetTempPath(), "anatomyr1-omnimedvqa"));
 
 // 1. Load leniently with image checks: every skipped record is in the report, nothing is dropped silently.
 //    (Strict mode, the default, throws VqaDataException at the first bad record instead.)
