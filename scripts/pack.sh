@@ -8,6 +8,7 @@ version_arg=()
 if [ -n "${2:-}" ]; then version_arg=(-p:Version="$2"); fi
 mkdir -p "$out"
 for project in AnatomyR1 AnatomyR1.TorchSharp AnatomyR1.Extensions.AI AnatomyR1.Cli; do
-  dotnet pack "$repo/src/$project/$project.csproj" -c Release -o "$out" "${version_arg[@]}" --nologo -v q
+  # ContinuousIntegrationBuild: deterministic paths in the PDBs (/_/…) rather than the build machine's folders.
+  dotnet pack "$repo/src/$project/$project.csproj" -c Release -o "$out" "${version_arg[@]}" -p:ContinuousIntegrationBuild=true --nologo -v q
 done
 ls -l "$out"
