@@ -384,9 +384,15 @@ namespace AnatomyR1.Build
         /// <summary>Semicolon-separated symbol names that may be bound to a weakened version.</summary>
         public string AllowedSymbols { get; set; } = "_ZSt21ios_base_library_initv";
 
+        /// <summary>
+        /// Weaken the needs whatever this host's libstdc++ provides: for output that runs on other hosts (a .NET tool
+        /// package, a published application). A weak need is harmless where the version exists.
+        /// </summary>
+        public bool ForAnyHost { get; set; }
+
         public override bool Execute()
         {
-            string? libstdcxx = ElfVersionNeeds.FindHostLibStdCxx();
+            string? libstdcxx = ForAnyHost ? "(any host)" : ElfVersionNeeds.FindHostLibStdCxx();
             if (libstdcxx == null)
             {
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal,
@@ -394,7 +400,7 @@ namespace AnatomyR1.Build
                 return true;
             }
 
-            var hostVersions = new HashSet<string>(ElfVersionNeeds.ReadDefinedVersions(File.ReadAllBytes(libstdcxx)));
+            var hostVersions = ForAnyHost ? new HashSet<string>() : new HashSet<string>(ElfVersionNeeds.ReadDefinedVersions(File.ReadAllBytes(libstdcxx)));
             var versions = new HashSet<string>(Versions.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries));
             var allowed = new HashSet<string>(AllowedSymbols.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries));
             foreach (var item in Files)
