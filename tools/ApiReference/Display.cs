@@ -62,15 +62,15 @@ internal static class Display
     {
         ConstructorInfo c => $"{Name(c.DeclaringType!, withOuter: false)}({Parameters(c.GetParameters())})",
         MethodInfo m when m.Name.StartsWith("op_", StringComparison.Ordinal) => $"{(m.IsStatic ? "static " : string.Empty)}{Name(m.ReturnType)} {m.Name}({Parameters(m.GetParameters())})",
-        MethodInfo m => $"{(m.IsStatic ? "static " : string.Empty)}{Name(m.ReturnType)}{NullableMark(m.ReturnType, () => Nullability.Create(m.ReturnParameter).ReadState)} {m.Name}{Generics(m)}({(m.IsDefined(typeof(System.Runtime.CompilerServices.ExtensionAttribute)) ? "this " : string.Empty)}{Parameters(m.GetParameters())})",
-        PropertyInfo p => $"{(p.GetMethod?.IsStatic == true ? "static " : string.Empty)}{Name(p.PropertyType)}{NullableMark(p.PropertyType, () => Nullability.Create(p).ReadState)} {(p.GetIndexParameters().Length > 0 ? $"this[{Parameters(p.GetIndexParameters())}]" : p.Name)} {{ {Accessors(p)} }}",
+        MethodInfo m => $"{(m.IsStatic ? "static " : string.Empty)}{Name(m.ReturnType, tupleNames: TupleNames(m.ReturnParameter.GetCustomAttribute<System.Runtime.CompilerServices.TupleElementNamesAttribute>()))}{NullableMark(m.ReturnType, () => Nullability.Create(m.ReturnParameter).ReadState)} {m.Name}{Generics(m)}({(m.IsDefined(typeof(System.Runtime.CompilerServices.ExtensionAttribute)) ? "this " : string.Empty)}{Parameters(m.GetParameters())})",
+        PropertyInfo p => $"{(p.GetMethod?.IsStatic == true ? "static " : string.Empty)}{Name(p.PropertyType, tupleNames: TupleNames(p.GetCustomAttribute<System.Runtime.CompilerServices.TupleElementNamesAttribute>()))}{NullableMark(p.PropertyType, () => Nullability.Create(p).ReadState)} {(p.GetIndexParameters().Length > 0 ? $"this[{Parameters(p.GetIndexParameters())}]" : p.Name)} {{ {Accessors(p)} }}",
         FieldInfo f when f.DeclaringType!.IsEnum => $"{f.Name} = {Convert.ToInt64(f.GetRawConstantValue(), System.Globalization.CultureInfo.InvariantCulture)}",
         FieldInfo f => $"{(f.IsLiteral ? "const " : f.IsStatic ? "static " : string.Empty)}{(f.IsInitOnly ? "readonly " : string.Empty)}{Name(f.FieldType)} {f.Name}{(f.IsLiteral ? " = " + Literal(f.GetRawConstantValue()) : string.Empty)}",
         EventInfo e => $"event {Name(e.EventHandlerType!)} {e.Name}",
         _ => member.Name,
     };
 
-    public static string Name(Type type, bool withOuter = true)
+    public static string Name(Type type, bool withOuter = true, Queue<string?>? tupleNames = null)
     {
         if (Keywords.TryGetValue(type, out string? keyword))
         {
@@ -79,17 +79,17 @@ internal static class Display
 
         if (type.IsByRef)
         {
-            return Name(type.GetElementType()!);
+            return Name(type.GetElementType()!, tupleNames: tupleNames);
         }
 
         if (type.IsArray)
         {
-            return Name(type.GetElementType()!) + "[" + new string(',', type.GetArrayRank() - 1) + "]";
+            return Name(type.GetElementType()!, tupleNames: tupleNames) + "[" + new string(',', type.GetArrayRank() - 1) + "]";
         }
 
         if (Nullable.GetUnderlyingType(type) is { } inner)
         {
-            return Name(inner) + "?";
+            return Name(inner, tupleNames: tupleNames) + "?";
         }
 
         if (type.IsGenericParameter)
@@ -109,11 +109,17 @@ internal static class Display
         var own = type.GetGenericArguments().Skip(outer);
         if (type.FullName?.StartsWith("System.ValueTuple`", StringComparison.Ordinal) == true || type.Name.StartsWith("ValueTuple`", StringComparison.Ordinal))
         {
-            return "(" + string.Join(", ", own.Select(a => Name(a))) + ")";
+            // Element names come first for the whole tuple, then those of nested types (pre-order, as the compiler writes them).
+            var elements = own.ToList();
+            var names = elements.Select(_ => tupleNames is { Count: > 0 } ? tupleNames.Dequeue() : null).ToList();
+            return "(" + string.Join(", ", elements.Select((a, i) => Name(a, tupleNames: tupleNames) + (names[i] is { } n ? " " + n : string.Empty))) + ")";
         }
 
-        return prefix + simple[..tick] + "<" + string.Join(", ", own.Select(a => Name(a))) + ">";
+        return prefix + simple[..tick] + "<" + string.Join(", ", own.Select(a => Name(a, tupleNames: tupleNames))) + ">";
     }
+
+    private static Queue<string?>? TupleNames(System.Runtime.CompilerServices.TupleElementNamesAttribute? attribute) =>
+        attribute is null ? null : new Queue<string?>(attribute.TransformNames);
 
     private static bool IsRecord(Type type) => type.GetMethod("<Clone>$") is not null
         || (type.IsValueType && type.GetMethod("PrintMembers", BindingFlags.NonPublic | BindingFlags.Instance) is not null);
@@ -122,7 +128,7 @@ internal static class Display
 
     private static string Parameters(ParameterInfo[] parameters) => string.Join(", ", parameters.Select(p =>
         (p.IsOut ? "out " : p.ParameterType.IsByRef ? (p.IsIn ? "in " : "ref ") : p.IsDefined(typeof(ParamArrayAttribute)) ? "params " : string.Empty)
-        + Name(p.ParameterType) + NullableMark(p.ParameterType, () => Nullability.Create(p).WriteState) + " " + p.Name
+        + Name(p.ParameterType, tupleNames: TupleNames(p.GetCustomAttribute<System.Runtime.CompilerServices.TupleElementNamesAttribute>())) + NullableMark(p.ParameterType, () => Nullability.Create(p).WriteState) + " " + p.Name
         + (p.HasDefaultValue ? " = " + (p.DefaultValue is null && p.ParameterType.IsValueType && Nullable.GetUnderlyingType(p.ParameterType) is null ? "default" : Literal(p.DefaultValue)) : string.Empty)));
 
     private static string NullableMark(Type type, Func<NullabilityState> state)
