@@ -25,6 +25,7 @@ has() { grep -a -q "$2" "$feed/$1.$version.$3" || { echo "$1.$version.$3 lacks $
 for id in AnatomyR1 AnatomyR1.TorchSharp AnatomyR1.Extensions.AI AnatomyR1.Cli; do
   has "$id" "README.md" nupkg
   has "$id" "LICENSE" nupkg
+  has "$id" "icon.png" nupkg
   has "$id" ".pdb" snupkg
 done
 for id in AnatomyR1 AnatomyR1.TorchSharp AnatomyR1.Extensions.AI; do has "$id" "lib/net10.0/$id.xml" nupkg; done
