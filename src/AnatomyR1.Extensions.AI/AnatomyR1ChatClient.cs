@@ -9,19 +9,22 @@ namespace AnatomyR1.Extensions.AI;
 
 /// <summary>
 /// A trained AnatomyR1 policy as a <see cref="IChatClient"/>: the last user message carries an image and a
-/// multiple-choice question (see <see cref="VqaChatRequest.From"/>); the reply is the policy's completion, a
+/// multiple-choice question (see <see cref="VqaChatRequest.From(IEnumerable{ChatMessage}, ChatOptions?, AnatomyR1ChatClientOptions)"/>); the reply is the policy's completion, a
 /// <c>&lt;think&gt;</c> trace and <c>&lt;answer&gt;X&lt;/answer&gt;</c>, streamed token by token by
 /// <see cref="GetStreamingResponseAsync"/>. The answer read from the completion is also given in the response's
 /// additional properties (<see cref="AnswerLetterProperty"/>, <see cref="AnswerIndexProperty"/>,
 /// <see cref="AnswerOptionProperty"/>).
 /// </summary>
 /// <remarks>
-/// Requests are served one at a time (a policy is not safe for concurrent use); all libtorch work of a request runs
-/// on one worker thread, so TorchSharp's per-thread dispose scopes stay balanced whichever thread awaits the reply.
-/// With the default temperature 0 the reply equals what <see cref="AnatomyR1.TorchSharp.Estimators.VlmTransformer"/>
-/// writes for the same image and question. Request settings honoured: <c>MaxOutputTokens</c>, <c>Temperature</c>,
-/// <c>TopP</c>, <c>TopK</c>, <c>Seed</c>, <c>StopSequences</c>; tools, response formats and instructions are not
-/// supported by the policy and are ignored.
+/// Requests through any <see cref="AnatomyR1ChatClient"/> over the same policy are served one at a time (a policy
+/// is not safe for concurrent use; do not train it or run its ML.NET transformer concurrently either). A request
+/// holds the policy until its stream is read to the end or disposed. All libtorch work of a request runs on one
+/// worker thread, so TorchSharp's per-thread dispose scopes stay balanced whichever thread awaits the reply. With the
+/// default temperature 0 the reply equals what <see cref="AnatomyR1.TorchSharp.Estimators.VlmTransformer"/> writes
+/// for the same image and question. Request settings honoured: <c>MaxOutputTokens</c>, <c>Temperature</c>,
+/// <c>TopP</c>, <c>TopK</c>, <c>Seed</c> (the last three only when sampling, i.e. temperature above 0),
+/// <c>StopSequences</c> (the reply ends before the first one; no part of it is streamed); tools, response formats
+/// and instructions are not supported by the policy and are ignored.
 /// </remarks>
 public sealed class AnatomyR1ChatClient : IChatClient
 {
@@ -37,15 +40,22 @@ public sealed class AnatomyR1ChatClient : IChatClient
     /// <summary>Key in the response's additional properties: the chosen option's text (empty when none).</summary>
     public const string AnswerOptionProperty = "anatomyr1.answer_option";
 
+    // One gate per policy, shared by every client over it.
+    private static readonly ConditionalWeakTable<TinyVlmPolicy, SemaphoreSlim> Gates = new();
+
     private readonly TinyVlmPolicy _policy;
     private readonly ImageTensors _images;
     private readonly AnswerExtractor _extractor;
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private bool _disposed;
+    private readonly SemaphoreSlim _gate;
+    private readonly CancellationTokenSource _lifetime = new();
+    private int _inFlight;
+    private int _policyDisposed;
+    private volatile bool _disposed;
 
     /// <summary>Wraps a policy.</summary>
     /// <param name="policy">The policy (e.g. <see cref="BuiltInPolicy.Load"/>, <see cref="TinyVlmPolicy.Load"/> or a trained transformer's <c>Policy</c>).</param>
     /// <param name="options">Settings; null takes the defaults.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
     public AnatomyR1ChatClient(TinyVlmPolicy policy, AnatomyR1ChatClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -56,8 +66,15 @@ public sealed class AnatomyR1ChatClient : IChatClient
             throw new ArgumentOutOfRangeException(nameof(options), Options.MaxOutputTokens, "MaxOutputTokens must be at least 1.");
         }
 
+        if (Options.MaxImageBytes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxImageBytes, "MaxImageBytes must be at least 1.");
+        }
+
+        CheckSampling(Options.Temperature, Options.TopP, Options.TopK, nameof(options));
         _images = new ImageTensors(policy.ImageSize);
         _extractor = new AnswerExtractor(Options.AnswerExtraction);
+        _gate = Gates.GetValue(policy, _ => new SemaphoreSlim(1, 1));
         Metadata = new ChatClientMetadata("AnatomyR1", providerUri: null, defaultModelId: Options.ModelId);
     }
 
@@ -89,7 +106,7 @@ public sealed class AnatomyR1ChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var request = VqaChatRequest.From(messages, options);
+        var request = VqaChatRequest.From(messages, options, Options);
         float[] pixels = _images.Decode(request.Image.Span, request.ImageName);
         string prompt = PolicyPrompt.Format(request.Question, request.Options);
         var generation = GenerationFor(options, prompt, out int promptTokens);
@@ -100,56 +117,84 @@ public sealed class AnatomyR1ChatClient : IChatClient
         var created = DateTimeOffset.UtcNow;
         string modelId = options?.ModelId ?? Options.ModelId;
 
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        Interlocked.Increment(ref _inFlight);
+        bool entered = false;
         try
         {
+            try
+            {
+                await _gate.WaitAsync(stop.Token).ConfigureAwait(false);
+                entered = true;
+            }
+            catch (OperationCanceledException) when (_disposed && !cancellationToken.IsCancellationRequested)
+            {
+                throw new ObjectDisposedException(nameof(AnatomyR1ChatClient), "The client was disposed while the request waited for the policy.");
+            }
+
             var tokens = Channel.CreateUnbounded<int>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var worker = Task.Factory.StartNew(
                 () => Generate(pixels, prompt, generation, tokens.Writer, stop.Token),
                 CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             var ids = new List<int>();
-            string emitted = string.Empty;
+            string text = string.Empty, emitted = string.Empty;
             bool stoppedBySequence = false;
             try
             {
                 await foreach (int id in tokens.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ObjectDisposedException.ThrowIf(_disposed, this);
                     if (stoppedBySequence)
                     {
                         continue;
                     }
 
                     ids.Add(id);
-                    string text = _policy.Decode(ids);
-                    if (stops.Count > 0 && FirstStop(text, stops) is int cut and >= 0)
+                    text = _policy.Decode(ids);
+                    int ready = text.Length;
+                    if (stops.Count > 0)
                     {
-                        text = text[..cut];
-                        stoppedBySequence = true;
-                        stop.Cancel();
+                        if (FirstStop(text, stops) is int cut and >= 0)
+                        {
+                            text = text[..cut];
+                            ready = cut;
+                            stoppedBySequence = true;
+                            stop.Cancel();
+                        }
+                        else
+                        {
+                            // Hold back a tail that could still become a stop sequence.
+                            ready = text.Length - LongestStopPrefixSuffix(text, stops);
+                        }
                     }
 
-                    if (text.Length > emitted.Length)
+                    if (ready > emitted.Length)
                     {
-                        string piece = text[emitted.Length..];
-                        emitted = text;
-                        yield return new ChatResponseUpdate(ChatRole.Assistant, piece)
-                        {
-                            ResponseId = responseId, MessageId = messageId, ModelId = modelId, CreatedAt = created,
-                        };
+                        string piece = text[emitted.Length..ready];
+                        emitted = text[..ready];
+                        yield return Update(piece);
                     }
+                }
+
+                if (text.Length > emitted.Length)
+                {
+                    string rest = text[emitted.Length..];
+                    emitted = text;
+                    yield return Update(rest);
                 }
             }
             finally
             {
-                // Let the worker finish (it stops at the next token once cancelled) before the gate opens again.
+                // Let the worker finish (it stops at the next token once cancelled) before the policy is released.
                 stop.Cancel();
-                await ((Task)worker).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await worker.ConfigureAwait(false);
             }
 
-            var (truncated, outputTokens) = await worker.ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var (truncated, outputTokens) = worker.Result;
             var answer = _extractor.Extract(emitted, request.Options);
             var usage = new UsageDetails { InputTokenCount = promptTokens, OutputTokenCount = outputTokens, TotalTokenCount = promptTokens + outputTokens };
             yield return new ChatResponseUpdate(ChatRole.Assistant, new List<AIContent> { new UsageContent(usage) })
@@ -169,8 +214,21 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
         finally
         {
-            _gate.Release();
+            if (entered)
+            {
+                _gate.Release();
+            }
+
+            if (Interlocked.Decrement(ref _inFlight) == 0 && _disposed)
+            {
+                DisposePolicyOnce();
+            }
         }
+
+        ChatResponseUpdate Update(string piece) => new(ChatRole.Assistant, piece)
+        {
+            ResponseId = responseId, MessageId = messageId, ModelId = modelId, CreatedAt = created,
+        };
     }
 
     /// <inheritdoc />
@@ -195,7 +253,11 @@ public sealed class AnatomyR1ChatClient : IChatClient
         return serviceType.IsInstanceOfType(_policy) ? _policy : null;
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Stops the client: requests in progress end at their next token with <see cref="ObjectDisposedException"/>,
+    /// waiting ones are refused, and with <see cref="AnatomyR1ChatClientOptions.DisposePolicy"/> the policy is disposed
+    /// once no request of this client uses it any more.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed)
@@ -204,8 +266,16 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
 
         _disposed = true;
-        _gate.Dispose();
-        if (Options.DisposePolicy)
+        _lifetime.Cancel();
+        if (Volatile.Read(ref _inFlight) == 0)
+        {
+            DisposePolicyOnce();
+        }
+    }
+
+    private void DisposePolicyOnce()
+    {
+        if (Options.DisposePolicy && Interlocked.Exchange(ref _policyDisposed, 1) == 0)
         {
             _policy.Dispose();
         }
@@ -228,25 +298,48 @@ public sealed class AnatomyR1ChatClient : IChatClient
             throw new ArgumentOutOfRangeException(nameof(options), wanted, "MaxOutputTokens must be at least 1.");
         }
 
+        double temperature = options?.Temperature ?? Options.Temperature;
+        double topP = options?.TopP ?? Options.TopP;
+        int topK = options?.TopK ?? Options.TopK;
+        CheckSampling(temperature, topP, topK, nameof(options));
         return new GenerationOptions
         {
             NumReturnSequences = 1,
             MaxNewTokens = Math.Min(wanted, room),
-            Temperature = options?.Temperature ?? Options.Temperature,
-            TopP = options?.TopP ?? 1.0,
-            TopK = options?.TopK ?? 0,
-            Seed = options?.Seed,
+            Temperature = temperature,
+            TopP = topP,
+            TopK = topK,
+            Seed = options?.Seed ?? Options.Seed,
         };
+    }
+
+    private static void CheckSampling(double temperature, double topP, int topK, string parameter)
+    {
+        if (!double.IsFinite(temperature) || temperature < 0)
+        {
+            throw new ArgumentOutOfRangeException(parameter, temperature, "Temperature must be a finite number at least 0.");
+        }
+
+        if (!(topP > 0 && topP <= 1))
+        {
+            throw new ArgumentOutOfRangeException(parameter, topP, "TopP must be in (0, 1].");
+        }
+
+        if (topK < 0)
+        {
+            throw new ArgumentOutOfRangeException(parameter, topK, "TopK must be at least 0.");
+        }
     }
 
     private (bool Truncated, int OutputTokens) Generate(float[] pixels, string prompt, GenerationOptions generation, ChannelWriter<int> writer, CancellationToken stop)
     {
+        int count = 0;
         try
         {
+            _policy.SetTraining(false);
             using var scope = torch.NewDisposeScope();
             using var image = torch.tensor(pixels, new long[] { 1, 3, _policy.ImageSize, _policy.ImageSize }, device: _policy.Device);
             using var batch = _policy.EncodePrompts(new[] { prompt });
-            int count = 0;
             using var result = _policy.Generate(image, batch, generation, id =>
             {
                 count++;
@@ -258,9 +351,28 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
         catch (Exception e)
         {
+            // The reader rethrows it; the task itself completes normally so no exception goes unobserved.
             writer.TryComplete(e);
-            throw;
+            return (true, count);
         }
+    }
+
+    private static int LongestStopPrefixSuffix(string text, List<string> stops)
+    {
+        int best = 0;
+        foreach (string s in stops)
+        {
+            for (int k = Math.Min(s.Length - 1, text.Length); k > best; k--)
+            {
+                if (text.AsSpan(text.Length - k).SequenceEqual(s.AsSpan(0, k)))
+                {
+                    best = k;
+                    break;
+                }
+            }
+        }
+
+        return best;
     }
 
     private static int FirstStop(string text, List<string> stops)

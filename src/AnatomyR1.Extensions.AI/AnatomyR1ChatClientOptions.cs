@@ -15,8 +15,20 @@ public sealed record AnatomyR1ChatClientOptions
     /// </summary>
     public int MaxOutputTokens { get; init; } = 80;
 
-    /// <summary>Temperature when the request sets none; 0 is greedy decoding. Default 0 (deterministic answers).</summary>
+    /// <summary>
+    /// Temperature when the request sets none; 0 is greedy decoding, which ignores <see cref="TopK"/>,
+    /// <see cref="TopP"/> and <see cref="Seed"/>. Default 0 (deterministic answers).
+    /// </summary>
     public double Temperature { get; init; }
+
+    /// <summary>Keep only the K most likely tokens when sampling, when the request sets none; 0 disables. Default 0.</summary>
+    public int TopK { get; init; }
+
+    /// <summary>Nucleus sampling threshold in (0, 1] when the request sets none; 1 disables. Default 1.</summary>
+    public double TopP { get; init; } = 1.0;
+
+    /// <summary>Sampling seed when the request sets none; null draws from libtorch's global generator. Default null.</summary>
+    public long? Seed { get; init; }
 
     /// <summary>
     /// How the answer letter is read from the completion for <see cref="AnatomyR1ChatClient.AnswerLetterProperty"/>.
@@ -24,6 +36,16 @@ public sealed record AnatomyR1ChatClientOptions
     /// </summary>
     public AnatomyR1.Prompts.AnswerExtractionStrategy AnswerExtraction { get; init; } = AnatomyR1.Prompts.AnswerExtractionStrategy.TagLetter;
 
-    /// <summary>Whether disposing the client disposes the policy. Default <c>false</c> (the caller owns the policy).</summary>
+    /// <summary>
+    /// The folder under which a <c>file:</c> <see cref="Microsoft.Extensions.AI.UriContent"/> image may be read; null
+    /// refuses local files, so that a client behind a chat endpoint cannot be made to read the host's files.
+    /// Default null (images must come as bytes).
+    /// </summary>
+    public string? LocalImageFolder { get; init; }
+
+    /// <summary>Largest encoded image accepted, in bytes. Default 16 MiB.</summary>
+    public int MaxImageBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>Whether disposing the client disposes the policy (once no request is using it). Default <c>false</c> (the caller owns the policy).</summary>
     public bool DisposePolicy { get; init; }
 }

@@ -15,7 +15,8 @@ public static class ChatClientExtensions
 
     /// <summary>
     /// A trained transformer (the last step of a fitted GRPO or warm-start pipeline) as a chat client that answers with
-    /// the transformer's policy, answer extraction and answer length. The transformer keeps owning the policy.
+    /// the transformer's policy, answer extraction, answer length and sampling settings. The transformer keeps owning
+    /// the policy.
     /// </summary>
     /// <param name="transformer">The transformer.</param>
     /// <param name="modelId">The model id to report; null keeps the default.</param>
@@ -29,6 +30,9 @@ public static class ChatClientExtensions
             ModelId = modelId ?? defaults.ModelId,
             MaxOutputTokens = transformer.Generation.MaxNewTokens,
             Temperature = transformer.Generation.Temperature,
+            TopK = transformer.Generation.TopK,
+            TopP = transformer.Generation.TopP,
+            Seed = transformer.Generation.Seed,
             AnswerExtraction = transformer.Strategy,
         });
     }

@@ -6,7 +6,8 @@ namespace AnatomyR1.Extensions.AI;
 
 /// <summary>
 /// A multiple-choice anatomy question read from chat messages: the image of the last user message, its question text
-/// and its answer options. <see cref="Create"/> writes a message this class reads back unchanged.
+/// and its answer options. <see cref="Create"/> writes a message that <see cref="From(IEnumerable{ChatMessage}, ChatOptions?)"/>
+/// reads back as the same options and the same question (its lines joined by single spaces).
 /// </summary>
 public sealed partial class VqaChatRequest
 {
@@ -38,7 +39,8 @@ public sealed partial class VqaChatRequest
     /// <param name="question">The question.</param>
     /// <param name="options">Two to 26 answer options.</param>
     /// <returns>The message.</returns>
-    /// <exception cref="ArgumentException">The media type is not an image type, or there are fewer than 2 or more than 26 options.</exception>
+    /// <exception cref="ArgumentException">The media type is not an image type, the question is empty, there are fewer
+    /// than 2 or more than 26 options, or an option is empty or spans lines.</exception>
     public static ChatMessage Create(ReadOnlyMemory<byte> image, string mediaType, string question, IReadOnlyList<string> options)
     {
         ArgumentNullException.ThrowIfNull(mediaType);
@@ -49,7 +51,16 @@ public sealed partial class VqaChatRequest
             throw new ArgumentException($"'{mediaType}' is not an image media type.", nameof(mediaType));
         }
 
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            throw new ArgumentException("The question is empty.", nameof(question));
+        }
+
         CheckOptions(options, nameof(options));
+        if (options.FirstOrDefault(o => o.Contains('\n', StringComparison.Ordinal)) is { } multiLine)
+        {
+            throw new ArgumentException($"Option '{multiLine}' spans several lines; options are written one per line.", nameof(options));
+        }
         var text = new StringBuilder(question.Trim()).Append('\n');
         for (int i = 0; i < options.Count; i++)
         {
@@ -60,72 +71,57 @@ public sealed partial class VqaChatRequest
     }
 
     /// <summary>
-    /// Reads the question from the last user message. The image is the message's last image content: a
-    /// <see cref="DataContent"/> (bytes or a <c>data:</c> URI) or a <see cref="UriContent"/> naming a local file. The
-    /// options come from <paramref name="chatOptions"/>' <see cref="AnatomyR1ChatClient.OptionsProperty"/> entry when it
-    /// is present; otherwise from the message's text, one per line as <c>A. Liver</c>, <c>A) Liver</c>, <c>(A) Liver</c>
-    /// or <c>Liver, option A</c>, lettered from A without gaps. All other lines (an <c>Options:</c> header excepted) are
-    /// the question. System and assistant messages are ignored: the policy was trained on one fixed prompt form.
+    /// Reads the question from the last user message, refusing local image files (see
+    /// <see cref="From(IEnumerable{ChatMessage}, ChatOptions?, AnatomyR1ChatClientOptions)"/>).
     /// </summary>
     /// <param name="messages">The conversation.</param>
     /// <param name="chatOptions">The request options, or null.</param>
     /// <returns>The question.</returns>
-    /// <exception cref="ArgumentException">No user message, no image, an unreadable image file, no question text, or no valid option list.</exception>
-    public static VqaChatRequest From(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null)
+    /// <exception cref="ArgumentException">No user message, no image, an image too large or not allowed, no question text, or no valid option list.</exception>
+    public static VqaChatRequest From(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null) =>
+        From(messages, chatOptions, new AnatomyR1ChatClientOptions());
+
+    /// <summary>
+    /// Reads the question from the last user message. The image is the message's last image content: a
+    /// <see cref="DataContent"/> (bytes or a <c>data:</c> URI) or, only when
+    /// <see cref="AnatomyR1ChatClientOptions.LocalImageFolder"/> allows it, a <see cref="UriContent"/> naming a file in
+    /// that folder; remote URIs are refused (nothing is downloaded). The options come from
+    /// <paramref name="chatOptions"/>' <see cref="AnatomyR1ChatClient.OptionsProperty"/> entry when it is present;
+    /// otherwise from the message's text, one per line as <c>A. Liver</c>, <c>A) Liver</c>, <c>(A) Liver</c> or
+    /// <c>Liver, option A</c>, lettered from A without gaps. The other lines (an <c>Options:</c> or <c>Choices:</c>
+    /// header and, when the options were passed separately, any option lines excepted) are the question, joined by
+    /// spaces. System and assistant messages are ignored: the policy was trained on one fixed prompt form.
+    /// </summary>
+    /// <param name="messages">The conversation.</param>
+    /// <param name="chatOptions">The request options, or null.</param>
+    /// <param name="clientOptions">Which local files may be read and how large an image may be.</param>
+    /// <returns>The question.</returns>
+    /// <exception cref="ArgumentException">No user message, no image, an image too large or not allowed, no question text, or no valid option list.</exception>
+    public static VqaChatRequest From(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions, AnatomyR1ChatClientOptions clientOptions)
     {
         ArgumentNullException.ThrowIfNull(messages);
+        ArgumentNullException.ThrowIfNull(clientOptions);
         var user = messages.LastOrDefault(m => m.Role == ChatRole.User)
             ?? throw new ArgumentException("The conversation has no user message; the question, its image and its options go in the last user message.", nameof(messages));
 
-        ReadOnlyMemory<byte>? image = null;
-        string imageName = "image";
-        foreach (var content in user.Contents)
+        var imageContent = user.Contents.LastOrDefault(c => c is DataContent d && d.HasTopLevelMediaType("image") || c is UriContent u && u.HasTopLevelMediaType("image"))
+            ?? throw new ArgumentException("The last user message has no image: add a DataContent with an image/* media type.", nameof(messages));
+        var (image, imageName) = imageContent is DataContent data
+            ? (data.Data, data.Name ?? $"{data.MediaType} image")
+            : ReadLocalImage(((UriContent)imageContent).Uri, clientOptions);
+        if (image.Length > clientOptions.MaxImageBytes)
         {
-            switch (content)
-            {
-                case DataContent data when data.HasTopLevelMediaType("image"):
-                    image = data.Data;
-                    imageName = data.Name ?? $"{data.MediaType} image";
-                    break;
-                case UriContent uri when uri.HasTopLevelMediaType("image"):
-                    if (!uri.Uri.IsFile)
-                    {
-                        throw new ArgumentException($"The image '{uri.Uri}' is not a local file; nothing is downloaded: pass the bytes as DataContent.", nameof(messages));
-                    }
-
-                    string path = uri.Uri.LocalPath;
-                    if (!File.Exists(path))
-                    {
-                        throw new ArgumentException($"The image file '{path}' does not exist.", nameof(messages));
-                    }
-
-                    image = File.ReadAllBytes(path);
-                    imageName = path;
-                    break;
-            }
-        }
-
-        if (image is null)
-        {
-            throw new ArgumentException("The last user message has no image: add a DataContent with an image/* media type (or a UriContent naming a local image file).", nameof(messages));
+            throw new ArgumentException($"The {imageName} has {image.Length} bytes; at most {clientOptions.MaxImageBytes} are accepted (AnatomyR1ChatClientOptions.MaxImageBytes).", nameof(messages));
         }
 
         string text = string.Join("\n", user.Contents.OfType<TextContent>().Select(t => t.Text)).Replace("\r\n", "\n", StringComparison.Ordinal);
-        IReadOnlyList<string>? options = OptionsFrom(chatOptions);
-        string question;
-        if (options is not null)
+        var (question, parsed) = SplitOptions(text);
+        IReadOnlyList<string> options = OptionsFrom(chatOptions) ?? parsed;
+        if (options.Count == 0)
         {
-            question = text.Trim();
-        }
-        else
-        {
-            (question, options) = SplitOptions(text);
-            if (options.Count == 0)
-            {
-                throw new ArgumentException(
-                    $"The last user message names no answer options: write them one per line as 'A. Liver', 'B. Gut', … or pass them as a string list in ChatOptions.AdditionalProperties[\"{AnatomyR1ChatClient.OptionsProperty}\"].",
-                    nameof(messages));
-            }
+            throw new ArgumentException(
+                $"The last user message names no answer options: write them one per line as 'A. Liver', 'B. Gut', … or pass them as a string list in ChatOptions.AdditionalProperties[\"{AnatomyR1ChatClient.OptionsProperty}\"].",
+                nameof(messages));
         }
 
         CheckOptions(options, nameof(messages));
@@ -134,7 +130,39 @@ public sealed partial class VqaChatRequest
             throw new ArgumentException("The last user message has no question text.", nameof(messages));
         }
 
-        return new VqaChatRequest(image.Value, imageName, question, options);
+        return new VqaChatRequest(image, imageName, question, options);
+    }
+
+    private static (ReadOnlyMemory<byte> Image, string Name) ReadLocalImage(Uri uri, AnatomyR1ChatClientOptions clientOptions)
+    {
+        if (!uri.IsFile)
+        {
+            throw new ArgumentException($"The image '{uri}' is not a local file and nothing is downloaded: pass the bytes as DataContent.");
+        }
+
+        if (clientOptions.LocalImageFolder is not { Length: > 0 } folder)
+        {
+            throw new ArgumentException("Local image files are not read unless AnatomyR1ChatClientOptions.LocalImageFolder allows a folder: pass the bytes as DataContent.");
+        }
+
+        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+        string path = Path.GetFullPath(uri.LocalPath);
+        if (!path.StartsWith(root, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The image file '{uri.LocalPath}' is outside the allowed folder {root}.");
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ArgumentException($"The image file '{path}' does not exist.");
+        }
+
+        if (new FileInfo(path).Length > clientOptions.MaxImageBytes)
+        {
+            throw new ArgumentException($"The image file '{path}' is larger than {clientOptions.MaxImageBytes} bytes (AnatomyR1ChatClientOptions.MaxImageBytes).");
+        }
+
+        return (File.ReadAllBytes(path), path);
     }
 
     private static IReadOnlyList<string>? OptionsFrom(ChatOptions? chatOptions)
@@ -148,7 +176,9 @@ public sealed partial class VqaChatRequest
         {
             string s => throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{AnatomyR1ChatClient.OptionsProperty}\"] must be a list of option strings, not one string ('{s}')."),
             IEnumerable<string> list => list.ToList(),
-            System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Array } json => json.EnumerateArray().Select(e => e.GetString() ?? string.Empty).ToList(),
+            System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.Array } json => json.EnumerateArray().Select(e => e.ValueKind == System.Text.Json.JsonValueKind.String
+                ? e.GetString()!
+                : throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{AnatomyR1ChatClient.OptionsProperty}\"] must hold strings (found a JSON {e.ValueKind}).")).ToList(),
             _ => throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{AnatomyR1ChatClient.OptionsProperty}\"] must be a list of option strings (got {value.GetType().Name})."),
         };
     }

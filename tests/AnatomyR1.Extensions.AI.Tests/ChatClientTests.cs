@@ -107,8 +107,20 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
         var policyForm = VqaChatRequest.From(new[] { new ChatMessage(ChatRole.User, new List<AIContent> { new DataContent(png, "image/png"), new TextContent(PolicyPrompt.Format(sample)) }) });
         Assert.Equal(sample.Options, policyForm.Options);
 
-        var fromFile = VqaChatRequest.From(new[] { new ChatMessage(ChatRole.User, new List<AIContent> { new UriContent(new Uri(sample.ImagePath), "image/png"), new TextContent(PolicyPrompt.Format(sample)) }) });
+        // Options passed separately: option lines in the text are not part of the question.
+        var both = VqaChatRequest.From(new[] { Question(0) }, options);
+        Assert.Equal(sample.Question, both.Question);
+
+        // Local files only from the allowed folder.
+        var fileMessage = new[] { new ChatMessage(ChatRole.User, new List<AIContent> { new UriContent(new Uri(sample.ImagePath), "image/png"), new TextContent(PolicyPrompt.Format(sample)) }) };
+        var refused = Assert.Throws<ArgumentException>(() => VqaChatRequest.From(fileMessage));
+        Assert.Contains("LocalImageFolder", refused.Message, StringComparison.Ordinal);
+        var outside = Assert.Throws<ArgumentException>(() => VqaChatRequest.From(fileMessage, null, new AnatomyR1ChatClientOptions { LocalImageFolder = Path.GetTempPath() + "elsewhere" }));
+        Assert.Contains("outside the allowed folder", outside.Message, StringComparison.Ordinal);
+        var fromFile = VqaChatRequest.From(fileMessage, null, new AnatomyR1ChatClientOptions { LocalImageFolder = _data.Folder });
         Assert.Equal(png, fromFile.Image.ToArray());
+        var tooLarge = Assert.Throws<ArgumentException>(() => VqaChatRequest.From(new[] { Question(0) }, null, new AnatomyR1ChatClientOptions { MaxImageBytes = 100 }));
+        Assert.Contains("MaxImageBytes", tooLarge.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -146,6 +158,10 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
         }));
         Assert.Contains("nothing is downloaded", remote.Message, StringComparison.Ordinal);
 
+        Assert.Throws<ArgumentException>(() => VqaChatRequest.Create(png, "image/png", "Which?", new[] { "Liver", "Gut\nLiver" }));
+        Assert.Throws<ArgumentException>(() => VqaChatRequest.Create(png, "image/png", " ", new[] { "Liver", "Gut" }));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.GetResponseAsync(new[] { Question(0) }, new ChatOptions { Temperature = 1, TopP = -0.5f }));
+
         // The client still answers after the failures.
         Assert.Equal(_data.ReferenceCompletions[0], (await client.GetResponseAsync(new[] { Question(0) })).Text);
     }
@@ -164,19 +180,30 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
         Assert.Equal(reference[..reference.IndexOf("<answer>", StringComparison.Ordinal)], untilAnswer.Text);
         Assert.Equal(ChatFinishReason.Stop, untilAnswer.FinishReason);
 
+        // A stop sequence that spans several tokens: no part of it is ever streamed.
+        string multiToken = "</think> <answer>";
+        Assert.Contains(multiToken, reference, StringComparison.Ordinal);
+        var pieces = new List<string>();
+        await foreach (var update in client.GetStreamingResponseAsync(new[] { Question(0) }, new ChatOptions { StopSequences = new[] { multiToken } }))
+        {
+            pieces.Add(update.Text);
+        }
+
+        Assert.Equal(reference[..reference.IndexOf(multiToken, StringComparison.Ordinal)], string.Concat(pieces));
+
         using var cancel = new CancellationTokenSource();
-        int pieces = 0;
+        int received = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
             await foreach (var update in client.GetStreamingResponseAsync(new[] { Question(0) }, cancellationToken: cancel.Token))
             {
-                if (++pieces == 2)
+                if (++received == 2)
                 {
                     cancel.Cancel();
                 }
             }
         });
-        Assert.True(pieces < 10, $"{pieces} pieces arrived after cancelling at the second");
+        Assert.Equal(2, received);
 
         // Abandoning a stream part-way releases the client for the next request.
         await foreach (var update in client.GetStreamingResponseAsync(new[] { Question(1) }))
@@ -223,5 +250,45 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
         });
         var reply = await service.GetChatMessageContentAsync(history);
         Assert.Equal(_data.ReferenceCompletions[3], reply.Content);
+    }
+
+    [Fact]
+    public async Task Clients_over_one_policy_take_turns()
+    {
+        using var first = new AnatomyR1ChatClient(_data.Policy);
+        using var second = new AnatomyR1ChatClient(_data.Policy);
+        var stream = first.GetStreamingResponseAsync(new[] { Question(0) }).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync());               // the first request now holds the policy
+
+        var waiting = second.GetResponseAsync(new[] { Question(1) });
+        await Task.Delay(300);
+        Assert.False(waiting.IsCompleted, "the second client answered while the first still held the policy");
+
+        await stream.DisposeAsync();                              // abandoning the stream releases the policy
+        Assert.Equal(_data.ReferenceCompletions[1], (await waiting).Text);
+    }
+
+    [Fact]
+    public async Task Disposing_the_client_stops_its_requests_and_then_frees_an_owned_policy()
+    {
+        var policy = BuiltInPolicy.Load("cpu");
+        var client = new AnatomyR1ChatClient(policy, new AnatomyR1ChatClientOptions { DisposePolicy = true });
+        var stream = client.GetStreamingResponseAsync(new[] { Question(0) }).GetAsyncEnumerator();
+        Assert.True(await stream.MoveNextAsync());
+        client.Dispose();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () =>
+        {
+            while (await stream.MoveNextAsync())
+            {
+            }
+        });
+        await stream.DisposeAsync();
+        Assert.ThrowsAny<Exception>(() => policy.Model.parameters().First().sum().item<float>());   // freed once the request ended
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetResponseAsync(new[] { Question(0) }));
+
+        // A client that does not own its policy leaves it usable.
+        var borrowed = new AnatomyR1ChatClient(_data.Policy);
+        borrowed.Dispose();
+        Assert.Equal(_data.ReferenceCompletions[0], (await new AnatomyR1ChatClient(_data.Policy).GetResponseAsync(new[] { Question(0) })).Text);
     }
 }

@@ -175,7 +175,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     /// <param name="prompt">One prompt (a batch of one).</param>
     /// <param name="options">Sampling settings; <see cref="GenerationOptions.NumReturnSequences"/> must be 1.</param>
     /// <param name="onToken">Called on the generating thread with each new token id, the end token included; return
-    /// false to stop early (the result is then marked truncated).</param>
+    /// false to stop early (the result is then marked truncated unless that token was the end token).</param>
     /// <returns>The completion.</returns>
     /// <exception cref="ArgumentException">More than one prompt or return sequence.</exception>
     public GenerationResult Generate(Tensor pixels, TokenBatch prompt, GenerationOptions options, Func<int, bool> onToken)
@@ -208,7 +208,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
         int g = options.NumReturnSequences;
-        var generator = options.Seed is long seed ? new Generator((ulong)seed, Device) : null;
+        using var generator = options.Seed is long seed ? new Generator((ulong)seed, Device) : null;
         var inputPixels = pixels;
         var ids = prompts.Ids;
         var mask = prompts.Mask;
@@ -267,7 +267,6 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         var result = new GenerationResult(
             new TokenBatch(idTensor.MoveToOuterDisposeScope(), maskTensor.MoveToOuterDisposeScope()),
             lpTensor.MoveToOuterDisposeScope(), truncated, texts);
-        generator?.Dispose();
         return result;
     }
 
