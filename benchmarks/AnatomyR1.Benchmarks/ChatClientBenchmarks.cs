@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.Extensions.AI;
 using AnatomyR1.Synthetic;
@@ -34,10 +35,10 @@ public class ChatClientBenchmarks
         _folder = Path.Combine(Path.GetTempPath(), "anatomyr1-chat-bench-" + Environment.ProcessId);
         SyntheticDatasetWriter.Write(_folder, new SyntheticDatasetOptions { Count = 20, Seed = 4 }, overwrite: true);
         var sample = VqaDataLoader.Load(Path.Combine(_folder, "test.json")).Samples[0];
-        _policy = BuiltInPolicy.Load("cpu");
+        _policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         _client = new AnatomyR1ChatClient(_policy);
         _question = new[] { VqaChatRequest.Create(File.ReadAllBytes(sample.ImagePath), "image/png", sample.Question, sample.Options) };
-        _pixels = new ImageTensors(_policy.ImageSize).Load(sample.ImagePath);
+        _pixels = PolicyImage.FromFile(sample.ImagePath).ResizedPlanar(_policy.ImageSize, _policy.ImageSize);
         _prompt = PolicyPrompt.Format(sample);
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Policy;
@@ -35,7 +36,7 @@ public class GrpoBenchmarks
         _folder = Path.Combine(Path.GetTempPath(), "anatomyr1-bench-grpo-" + Guid.NewGuid().ToString("N")[..8]);
         SyntheticDatasetWriter.Write(_folder, new SyntheticDatasetOptions { Count = 400, Seed = 3 });
         var train = VqaDataLoader.Load(Path.Combine(_folder, "train.json")).Samples;
-        _policy = BuiltInPolicy.Load("cpu");
+        _policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         // Steps are "unbounded": the benchmark calls RunStep as often as it needs.
         var options = new GrpoOptions { Steps = int.MaxValue, BatchSize = 4, NumGenerations = 8, MaxNewTokens = 64, Beta = Beta, LearningRate = 1e-5, VisionLearningRate = 1e-5, WarmupSteps = 0 };
         _trainer = new GrpoTrainer(_policy, train.Select(s => new GrpoExample(s)).ToList(), options);

@@ -1,6 +1,6 @@
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
-using AnatomyR1.TorchSharp.Tokenization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.TorchSharp.Training;
 using BenchmarkDotNet.Attributes;
 using static TorchSharp.torch;
@@ -18,7 +18,7 @@ public class PolicyBenchmarks
     private TinyVlmPolicy _policy = null!;
     private Tensor _pixels = null!;
     private TokenBatch _prompts = null!;
-    private Tensor _trainPixels = null!;
+    private ImageBatch _trainPixels = null!;
     private TokenBatch _trainPrompts = null!;
     private TokenBatch _trainTargets = null!;
     private global::TorchSharp.Modules.AdamW _optimizer = null!;
@@ -33,7 +33,9 @@ public class PolicyBenchmarks
         var prompts = Enumerable.Range(0, 8).Select(i => $"What is the name of the anatomy that is both above the grasper and left of the liver anatomy? {i}\nOptions:\nA. Liver\nB. Gut\nC. Omentum\nD. Cystic Plate").ToList();
         _pixels = rand(8, 3, 64, 64);
         _prompts = _policy.EncodePrompts(prompts);
-        _trainPixels = rand(32, 3, 64, 64);
+        var noise = new Random(5);
+        _trainPixels = _policy.ImageProcessor.Collate(Enumerable.Range(0, 32).Select(_ => _policy.ImageProcessor.Prepare(
+            PolicyImage.FromPixels(Enumerable.Range(0, 3 * 64 * 64).Select(_ => (float)noise.NextDouble()).ToArray(), 64, 64))).ToList(), _policy.Device);
         _trainPrompts = _policy.EncodePrompts(Enumerable.Range(0, 4).SelectMany(_ => prompts).ToList());
         _trainTargets = _policy.EncodeCompletions(Enumerable.Repeat("<think> the grasper is at the mid-right; the anatomy above the grasper and left of the liver is at the top-mid; the top-mid is gut, option B </think> <answer>B</answer>", 32).ToList());
         _optimizer = optim.AdamW(_policy.TrainableParameters(), 1e-4);

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Curriculum;
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Curriculum;
@@ -23,7 +24,7 @@ public class SimilarityBenchmarks
     private string[][] _uniqueOptions = Array.Empty<string[]>();
     private CharNGramEmbedder _ngram = new();
     private PolicyTokenEmbedder? _policy;
-    private AnatomyR1.TorchSharp.Tokenization.VlmTokenizer? _tokenizer;
+    private AnatomyR1.TorchSharp.Models.Tiny.VlmTokenizer? _tokenizer;
     private float[] _embeddings = Array.Empty<float>();
     private int _width;
     private ClassSimilarityTable _table = ClassSimilarityTable.SyntheticVisual();
@@ -37,7 +38,7 @@ public class SimilarityBenchmarks
     {
         _samples = VqaDataLoader.Load(Path.Combine(AnatomyR1.Testing.SharedDataLocator.AnatomyR1Folder(), "GRPO.json")).Samples.ToArray();
         _uniqueOptions = _samples.Select((s, i) => s.Options.Select(o => $"{o} {i}").ToArray()).ToArray();
-        using (var policy = BuiltInPolicy.Load("cpu"))
+        using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
         {
             _policy = new PolicyTokenEmbedder(policy);
             _tokenizer = policy.Tokenizer;

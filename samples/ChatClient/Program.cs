@@ -8,7 +8,7 @@ using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.Extensions.AI;
 
-using var policy = args.Length > 0 ? TinyVlmPolicy.Load(args[0], "cpu") : BuiltInPolicy.Load("cpu");
+using var policy = PolicyRegistry.LoadOrBuiltIn(args.Length > 0 ? args[0] : null, "cpu");
 using IChatClient client = policy.AsChatClient(new AnatomyR1ChatClientOptions { ModelId = "anatomy-r1-tiny-warmstart" });
 
 // One question from the synthetic scenes (its image, question and options), written as a chat message.

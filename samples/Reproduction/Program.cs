@@ -47,7 +47,7 @@ var ablations = new Dictionary<string, Func<List<GrpoExample>>>
     ["gdqa-permute-only"] = () => AllForms(new GroupDiversityOptions { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7, SceneGraphReferences = false, Rephrase = false, RelationSynonyms = false }),
 };
 
-(double Accuracy, Dictionary<string, double> PerClass) Evaluate(TinyVlmPolicy policy)
+(double Accuracy, Dictionary<string, double> PerClass) Evaluate(IVisionLanguagePolicy policy)
 {
     var evaluation = PolicyEvaluation.Run(policy, heldOut);
     var correct = evaluation.Correct;
@@ -105,7 +105,7 @@ foreach (int seed in seeds)
         // Supervised control: continued training on the reasoning traces for the mean wall time of this seed's GRPO runs.
         double budget = runs.Where(r => r.Seed == seed).Select(r => r.Seconds).DefaultIfEmpty(60).Average();
         using var policy = BuiltInPolicy.Load("cpu");
-        var examples = train.Where(s => s.TargetCompletion.Length > 0).Select(s => new SupervisedExample(s.ImagePath, PolicyPrompt.Format(s), s.TargetCompletion)).ToList();
+        var examples = train.Where(s => s.TargetCompletion.Length > 0).Select(s => new SupervisedExample(s.ImagePath, s.Question, s.Options, s.TargetCompletion)).ToList();
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(budget));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         int done = 0;

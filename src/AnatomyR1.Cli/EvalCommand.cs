@@ -75,7 +75,7 @@ internal static class EvalCommand
                         return ExitCodes.BadInput;
                     }
 
-                    var policy = modelFolder == "builtin" ? BuiltInPolicy.Load(parse.GetValue(device)!) : TinyVlmPolicy.Load(modelFolder, parse.GetValue(device)!);
+                    var policy = PolicyRegistry.LoadOrBuiltIn(modelFolder == "builtin" ? null : modelFolder, parse.GetValue(device)!);
                     using var answering = new VlmTransformer(policy);
                     var predicted = answering.Transform(ml.Data.LoadFromEnumerable(questions));
                     result = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = AnswerExtractionStrategy.TagLetter }).Evaluate(predicted);

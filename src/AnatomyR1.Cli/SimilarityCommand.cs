@@ -59,12 +59,12 @@ internal static class SimilarityCommand
             var agg = parse.GetValue(aggregation) switch { "max" => SimilarityAggregation.MaxToAnswer, "all-pairs" => SimilarityAggregation.MeanAllPairs, _ => SimilarityAggregation.MeanToAnswer };
             var specs = parse.GetValue(embedders) is { Length: > 0 } given ? given : new[] { "ngram", "policy" };
             bool wantEvaluate = parse.GetValue(evaluate);
-            TinyVlmPolicy? policy = null;
+            IVisionLanguagePolicy? policy = null;
             try
             {
                 if (wantEvaluate || specs.Contains("policy"))
                 {
-                    policy = parse.GetValue(model) is string folder ? TinyVlmPolicy.Load(folder, "auto") : BuiltInPolicy.Load("auto");
+                    policy = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), "auto");
                 }
 
                 var measures = new List<IOptionSimilarity>();
@@ -134,7 +134,7 @@ internal static class SimilarityCommand
         return command;
     }
 
-    private static IOptionSimilarity Measure(string spec, TinyVlmPolicy? policy) => spec switch
+    private static IOptionSimilarity Measure(string spec, IVisionLanguagePolicy? policy) => spec switch
     {
         "ngram" => new CharNGramEmbedder(),
         "policy" => new PolicyTokenEmbedder(policy!),

@@ -111,9 +111,9 @@ internal static class TrainCommand
                 return ExitCodes.BadInput;
             }
 
-            using var start = parse.GetValue(model) is string folder ? TinyVlmPolicy.Load(folder, parse.GetValue(device)!) : BuiltInPolicy.Load(parse.GetValue(device)!);
+            using var start = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), parse.GetValue(device)!);
             var examples = TrainingMethods.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
-            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ParameterCount:N0} parameters on {start.Device.type}; run folder {run}"));
+            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ModelType} with {start.TrainableParameterCount():N0} parameters on {start.Device.type}; run folder {run}"));
             using var trainer = checkpoint is null ? new GrpoTrainer(start, examples, options, runFolder: run) : GrpoTrainer.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
             if (checkpoint is not null)
             {
@@ -131,7 +131,7 @@ internal static class TrainCommand
             {
                 int end = parse.GetValue(stopAfter) > 0 ? Math.Min(options.Steps, trainer.Step + parse.GetValue(stopAfter)) : options.Steps;
                 var history = TrainingDisplay.Run(console, trainer, end, options.Steps, chosen, cancel.Token);
-                var policy = (TinyVlmPolicy)trainer.Policy;
+                var policy = trainer.Policy;
                 if (trainer.Step < options.Steps)
                 {
                     string interrupted = Path.Combine(run, GrpoTrainer.CheckpointsFolder, GrpoCheckpoint.FolderName(trainer.Step));

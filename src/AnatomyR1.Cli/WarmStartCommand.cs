@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Policy;
-using AnatomyR1.TorchSharp.Tokenization;
 using AnatomyR1.TorchSharp.Training;
 using Spectre.Console;
 
@@ -51,7 +50,7 @@ internal static class WarmStartCommand
             }
 
             var examples = train.Samples.Where(s => s.TargetCompletion.Length > 0 && s.IsMultipleChoice)
-                .Select(s => new SupervisedExample(s.ImagePath, PolicyPrompt.Format(s), s.TargetCompletion)).ToList();
+                .Select(s => new SupervisedExample(s.ImagePath, s.Question, s.Options, s.TargetCompletion)).ToList();
             if (examples.Count == 0)
             {
                 stderr.WriteLine("error: no training record has a 'completion' to learn.");
@@ -59,9 +58,9 @@ internal static class WarmStartCommand
             }
 
             using var policy = parse.GetValue(init) is string from
-                ? TinyVlmPolicy.Load(from, parse.GetValue(device)!)
-                : TinyVlmPolicy.Create(DefaultVocabulary.CreateTokenizer(), parse.GetValue(preset)!, parse.GetValue(device)!, parse.GetValue(seed));
-            console.MarkupLine($"Policy: {policy.Config.Name}, {policy.ParameterCount:N0} parameters, device {policy.Device.type}; {examples.Count} training examples.");
+                ? PolicyRegistry.Load(from, parse.GetValue(device)!)
+                : PolicyRegistry.Create(parse.GetValue(preset)!, parse.GetValue(device)!, parse.GetValue(seed));
+            console.MarkupLine($"Policy: {policy.ModelType}, {policy.TrainableParameterCount():N0} parameters, device {policy.Device.type}; {examples.Count} training examples.");
             var options = new SupervisedOptions
             {
                 Steps = parse.GetValue(steps),

@@ -41,10 +41,9 @@ public sealed class AnatomyR1ChatClient : IChatClient
     public const string AnswerOptionProperty = "anatomyr1.answer_option";
 
     // One gate per policy, shared by every client over it.
-    private static readonly ConditionalWeakTable<TinyVlmPolicy, SemaphoreSlim> Gates = new();
+    private static readonly ConditionalWeakTable<IVisionLanguagePolicy, SemaphoreSlim> Gates = new();
 
-    private readonly TinyVlmPolicy _policy;
-    private readonly ImageTensors _images;
+    private readonly IVisionLanguagePolicy _policy;
     private readonly AnswerExtractor _extractor;
     private readonly SemaphoreSlim _gate;
     private readonly CancellationTokenSource _lifetime = new();
@@ -53,10 +52,10 @@ public sealed class AnatomyR1ChatClient : IChatClient
     private volatile bool _disposed;
 
     /// <summary>Wraps a policy.</summary>
-    /// <param name="policy">The policy (e.g. <see cref="BuiltInPolicy.Load"/>, <see cref="TinyVlmPolicy.Load"/> or a trained transformer's <c>Policy</c>).</param>
+    /// <param name="policy">The policy (e.g. <see cref="BuiltInPolicy.Load"/>, <see cref="PolicyRegistry.Load"/> or a trained transformer's <c>Policy</c>).</param>
     /// <param name="options">Settings; null takes the defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException">A setting is out of range.</exception>
-    public AnatomyR1ChatClient(TinyVlmPolicy policy, AnatomyR1ChatClientOptions? options = null)
+    public AnatomyR1ChatClient(IVisionLanguagePolicy policy, AnatomyR1ChatClientOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         _policy = policy;
@@ -72,7 +71,6 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
 
         CheckSampling(Options.Temperature, Options.TopP, Options.TopK, nameof(options));
-        _images = new ImageTensors(policy.ImageSize);
         _extractor = new AnswerExtractor(Options.AnswerExtraction);
         _gate = Gates.GetValue(policy, _ => new SemaphoreSlim(1, 1));
         Metadata = new ChatClientMetadata("AnatomyR1", providerUri: null, defaultModelId: Options.ModelId);
@@ -85,7 +83,7 @@ public sealed class AnatomyR1ChatClient : IChatClient
     public ChatClientMetadata Metadata { get; }
 
     /// <summary>The wrapped policy.</summary>
-    public TinyVlmPolicy Policy => _policy;
+    public IVisionLanguagePolicy Policy => _policy;
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -107,9 +105,9 @@ public sealed class AnatomyR1ChatClient : IChatClient
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var request = VqaChatRequest.From(messages, options, Options);
-        float[] pixels = _images.Decode(request.Image.Span, request.ImageName);
-        string prompt = PolicyPrompt.Format(request.Question, request.Options);
-        var generation = GenerationFor(options, prompt, out int promptTokens);
+        var pixels = _policy.ImageProcessor.Prepare(PolicyImage.FromBytes(request.Image, request.ImageName));
+        string prompt = _policy.FormatPrompt(request.Question, request.Options);
+        var generation = GenerationFor(options, prompt, pixels.TokenCount, out int promptTokens);
         var stops = options?.StopSequences?.Where(s => !string.IsNullOrEmpty(s)).ToList() ?? new List<string>();
 
         string responseId = Guid.NewGuid().ToString("N");
@@ -281,15 +279,20 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
     }
 
-    private GenerationOptions GenerationFor(ChatOptions? options, string prompt, out int promptTokens)
+    private GenerationOptions GenerationFor(ChatOptions? options, string prompt, int imageTokens, out int promptTokens)
     {
-        // The image occupies the first positions; what is left after the prompt bounds the answer's length.
-        int promptLength = _policy.Tokenizer.Encode(prompt).Count;
-        promptTokens = _policy.Config.ImageTokens + promptLength;
-        int room = _policy.Config.MaxSequence - promptTokens;
+        // The image takes its tokens; what is left after the prompt bounds the answer's length.
+        int promptLength;
+        using (var encoded = _policy.EncodePrompts(new[] { prompt }))
+        {
+            promptLength = (int)encoded.Length;
+        }
+
+        promptTokens = imageTokens + promptLength;
+        int room = _policy.MaxSequenceLength - promptTokens;
         if (room < 1)
         {
-            throw new ArgumentException($"The question and its options take {promptLength} tokens; the policy has only {_policy.Config.MaxSequence - _policy.Config.ImageTokens} text positions.");
+            throw new ArgumentException($"The question and its options take {promptLength} tokens; after the image's {imageTokens} the policy has only {_policy.MaxSequenceLength - imageTokens} text positions.");
         }
 
         int wanted = options?.MaxOutputTokens ?? Options.MaxOutputTokens;
@@ -331,14 +334,14 @@ public sealed class AnatomyR1ChatClient : IChatClient
         }
     }
 
-    private (bool Truncated, int OutputTokens) Generate(float[] pixels, string prompt, GenerationOptions generation, ChannelWriter<int> writer, CancellationToken stop)
+    private (bool Truncated, int OutputTokens) Generate(PreparedImage pixels, string prompt, GenerationOptions generation, ChannelWriter<int> writer, CancellationToken stop)
     {
         int count = 0;
         try
         {
             _policy.SetTraining(false);
             using var scope = torch.NewDisposeScope();
-            using var image = torch.tensor(pixels, new long[] { 1, 3, _policy.ImageSize, _policy.ImageSize }, device: _policy.Device);
+            using var image = _policy.ImageProcessor.Collate(new[] { pixels }, _policy.Device);
             using var batch = _policy.EncodePrompts(new[] { prompt });
             using var result = _policy.Generate(image, batch, generation, id =>
             {

@@ -11,7 +11,7 @@ public static class ChatClientExtensions
     /// <param name="policy">The policy.</param>
     /// <param name="options">Settings; null takes the defaults.</param>
     /// <returns>The client.</returns>
-    public static IChatClient AsChatClient(this TinyVlmPolicy policy, AnatomyR1ChatClientOptions? options = null) => new AnatomyR1ChatClient(policy, options);
+    public static IChatClient AsChatClient(this IVisionLanguagePolicy policy, AnatomyR1ChatClientOptions? options = null) => new AnatomyR1ChatClient(policy, options);
 
     /// <summary>
     /// A trained transformer (the last step of a fitted GRPO or warm-start pipeline) as a chat client that answers with

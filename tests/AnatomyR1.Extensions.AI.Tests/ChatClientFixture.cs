@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Estimators;
@@ -32,7 +33,7 @@ public sealed class ChatClientFixture : IDisposable
 
     public VlmTransformer Transformer { get; }
 
-    public TinyVlmPolicy Policy => Transformer.Policy;
+    public IVisionLanguagePolicy Policy => Transformer.Policy;
 
     public IReadOnlyList<string> ReferenceCompletions { get; }
 

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Prompts;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.Extensions.AI;
@@ -65,8 +66,8 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
         var policy = _data.Policy;
         var options = new GenerationOptions { Temperature = 1.0, TopK = 20, MaxNewTokens = 40, Seed = 11 };
         using var scope = NewDisposeScope();
-        var pixels = new ImageTensors(policy.ImageSize).Batch(new[] { new ImageTensors(policy.ImageSize).Load(_data.Samples[2].ImagePath) }, policy.Device);
-        var prompt = policy.EncodePrompts(new[] { PolicyPrompt.Format(_data.Samples[2]) });
+        using var pixels = policy.ImageProcessor.Collate(new[] { policy.ImageProcessor.Prepare(PolicyImage.FromFile(_data.Samples[2].ImagePath)) }, policy.Device);
+        var prompt = policy.EncodePrompts(new[] { policy.FormatPrompt(_data.Samples[2]) });
         using var batched = policy.Generate(pixels, prompt, options);
         var seen = new List<int>();
         using var streamed = policy.Generate(pixels, prompt, options, id =>
@@ -283,7 +284,7 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
             }
         });
         await stream.DisposeAsync();
-        Assert.ThrowsAny<Exception>(() => policy.Model.parameters().First().sum().item<float>());   // freed once the request ended
+        Assert.ThrowsAny<Exception>(() => policy.TrainableParameters().First().sum().item<float>());   // freed once the request ended
         await Assert.ThrowsAsync<ObjectDisposedException>(() => client.GetResponseAsync(new[] { Question(0) }));
 
         // A client that does not own its policy leaves it usable.

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Curriculum;
 using AnatomyR1.Data;
 using AnatomyR1.Persistence;
@@ -28,7 +29,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
     [Fact]
     public void PolicyEmbeddingIsTheMeanOfTheOptionsTokenRowsAndRoundTrips()
     {
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var embedder = new PolicyTokenEmbedder(policy);
         var table = policy.Model.named_parameters().First(p => p.name == "embed_tokens.weight").parameter.detach().cpu();
         int width = (int)table.shape[1];
@@ -85,7 +86,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
 
         List<GrpoStepMetrics> Run(GrpoOptions o)
         {
-            using var policy = BuiltInPolicy.Load("cpu");
+            using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
             using var trainer = new GrpoTrainer(policy, examples, o);
             return trainer.Train().ToList();
         }
@@ -112,7 +113,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
     [Fact]
     public void CurriculumNeedsScoresAndExcludesAnExplicitSampler()
     {
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var examples = _data.Train.Take(10).Select(s => new GrpoExample(s)).ToList();
         var o = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 8, Beta = 0, Curriculum = new CurriculumOptions() };
         var ex = Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, examples, o));
@@ -137,7 +138,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         try
         {
             List<GrpoStepMetrics> straight;
-            using (var policy = BuiltInPolicy.Load("cpu"))
+            using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             using (var trainer = new GrpoTrainer(policy, examples, Options(0.3), runFolder: run))
             {
                 straight = trainer.Train().ToList();
@@ -164,7 +165,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         var logged = GrpoLog.Capture(ml);
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var test = ml.Data.LoadFromEnumerable(_data.Test.Take(4));
-        using var start = BuiltInPolicy.Load("cpu");
+        using var start = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var grpo = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 48, Beta = 0, Seed = 3, Curriculum = new CurriculumOptions() },

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
 using AnatomyR1.Rewards;
@@ -45,7 +46,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         {
             Steps = 2, BatchSize = 3, NumGenerations = 8, MaxNewTokens = 24, Beta = 0, Seed = 2, Rewards = rewards, Gdqa = new GdqaTrainingOptions(),
         };
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         using var trainer = new GrpoTrainer(policy, examples, o);
         var metrics = trainer.Train();
         Assert.All(metrics, m => Assert.Equal(1.0, m["gdqa/augmented_fraction"]));
@@ -79,7 +80,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         try
         {
             List<GrpoStepMetrics> straight;
-            using (var policy = BuiltInPolicy.Load("cpu"))
+            using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             using (var trainer = new GrpoTrainer(policy, examples, Options(), runFolder: run))
             {
                 straight = trainer.Train().ToList();

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Training.Grpo;

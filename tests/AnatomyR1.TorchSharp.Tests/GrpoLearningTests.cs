@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.Prompts;
 using AnatomyR1.Rewards;
@@ -49,7 +50,7 @@ public sealed class GrpoLearningTests : IDisposable
     {
         // Starting point: the built-in warm start with a letter bias added (the answer step replaced by "option A" in
         // 60% of 120 supervised steps), so its reasoning still reads the image but its answers often do not follow it.
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         SupervisedTrainer.Train(policy, LetterBiased(_train), new SupervisedOptions
         {
             Steps = 120, BatchSize = 16, LearningRate = 3e-4, VisionLearningRate = 3e-4, DrillFraction = 0, WarmupSteps = 5, FinalLearningRateFraction = 1, Seed = 1,
@@ -104,7 +105,7 @@ public sealed class GrpoLearningTests : IDisposable
                 target = target.Replace($"option {right} </think> <answer>{right}</answer>", "option A </think> <answer>A</answer>", StringComparison.Ordinal);
             }
 
-            return new SupervisedExample(s.ImagePath, PolicyPrompt.Format(s), target);
+            return new SupervisedExample(s.ImagePath, s.Question, s.Options, target);
         }).ToList();
     }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Rewards;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
@@ -42,7 +43,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         var ex = Assert.Throws<ArgumentException>(() => o.Validate());
         Assert.Equal(option, ex.ParamName);
         Assert.Contains(option, ex.Message);
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, Examples, o));
     }
 
@@ -52,7 +53,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         string run = TempFolder();
         try
         {
-            using var policy = BuiltInPolicy.Load("cpu");
+            using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
             var vision = policy.VisionEncoderParameters().Select(p => p.detach().clone()).ToList();
             var language = policy.Model.parameters().Where(p => !policy.VisionEncoderParameters().Any(v => v.Handle == p.Handle)).Select(p => p.detach().clone()).ToList();
             var o = Small();
@@ -123,7 +124,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             o.KeepCheckpoints = 0;
             List<GrpoStepMetrics> straight;
             byte[] straightWeights;
-            using (var policy = BuiltInPolicy.Load("cpu"))
+            using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             {
                 using var trainer = new GrpoTrainer(policy, Examples, o, runFolder: runA);
                 straight = trainer.Train().ToList();
@@ -165,7 +166,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         {
             var o = Small(steps: 1);
             o.CheckpointEvery = 1;
-            using (var policy = BuiltInPolicy.Load("cpu"))
+            using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             {
                 using var trainer = new GrpoTrainer(policy, Examples, o, runFolder: run);
                 trainer.Train();
@@ -199,7 +200,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
     [Fact]
     public void NonFiniteRewardsSkipTheStepAndStopTrainingAfterTheLimit()
     {
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var before = Weights(policy);
         var o = Small(steps: 5);
         o.MaxConsecutiveNonFiniteSteps = 2;
@@ -217,7 +218,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
     [Fact]
     public void DynamicSamplingAndGpgReportWhatTheyDid()
     {
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var o = Small(steps: 1);
         o.BatchSize = 4;
         o.DynamicSampling = true;
@@ -240,7 +241,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
 
     private (List<GrpoStepMetrics> Metrics, byte[] Weights) RunFresh(GrpoOptions options)
     {
-        using var policy = BuiltInPolicy.Load("cpu");
+        using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         using var trainer = new GrpoTrainer(policy, Examples, options);
         return (trainer.Train().ToList(), Weights(policy));
     }

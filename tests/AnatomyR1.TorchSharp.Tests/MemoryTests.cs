@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using AnatomyR1.TorchSharp.Policy;
-using AnatomyR1.TorchSharp.Tokenization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using Xunit;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
 using AnatomyR1.TorchSharp.Models;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
-using AnatomyR1.TorchSharp.Tokenization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -200,7 +200,7 @@ public sealed class TinyVlmTests
         var pixels = Pixels(1);
         using var prompts = policy.EncodePrompts(new[] { "What is the red anatomy?" });
         using var completion = policy.EncodeCompletions(new[] { "<think> x </think> <answer>a</answer>" });
-        Assert.True(policy.CompletionLogProbs(pixels, prompts, completion).allclose(frozen.CompletionLogProbs(pixels, prompts, completion), rtol: 0, atol: 1e-6));
+        Assert.True(policy.CompletionLogProbs(pixels, prompts, completion).allclose(((TinyVlmPolicy)frozen).CompletionLogProbs(pixels, prompts, completion), rtol: 0, atol: 1e-6));
     }
 }
 

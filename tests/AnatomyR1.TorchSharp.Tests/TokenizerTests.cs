@@ -1,6 +1,6 @@
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
-using AnatomyR1.TorchSharp.Tokenization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using Xunit;
 
 namespace AnatomyR1.TorchSharp.Tests;

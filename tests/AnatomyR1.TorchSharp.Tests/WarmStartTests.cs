@@ -2,7 +2,7 @@ using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Policy;
-using AnatomyR1.TorchSharp.Tokenization;
+using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.TorchSharp.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -42,7 +42,7 @@ public sealed class WarmStartTests : IClassFixture<SmallSyntheticData>
     {
         using var policy = TinyVlmPolicy.Create(DefaultVocabulary.CreateTokenizer(), device: "cpu", seed: 3);
         var before = PolicyEvaluation.Run(policy, _data.Test.Take(16).ToList(), maxNewTokens: 48);
-        var examples = _data.Train.Select(s => new SupervisedExample(s.ImagePath, PolicyPrompt.Format(s), s.TargetCompletion)).ToList();
+        var examples = _data.Train.Select(s => new SupervisedExample(s.ImagePath, s.Question, s.Options, s.TargetCompletion)).ToList();
         var history = SupervisedTrainer.Train(policy, examples, new SupervisedOptions { Steps = 160, BatchSize = 16, Seed = 1, ReportEvery = 10, WarmupSteps = 5 });
         var after = PolicyEvaluation.Run(policy, _data.Test.Take(16).ToList(), maxNewTokens: 48);
 

@@ -15,7 +15,7 @@ string output = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).F
 var assemblies = new[]
 {
     (Package: "AnatomyR1", Assembly: typeof(AnatomyR1.Data.VqaSample).Assembly),
-    (Package: "AnatomyR1.TorchSharp", Assembly: typeof(AnatomyR1.TorchSharp.Policy.TinyVlmPolicy).Assembly),
+    (Package: "AnatomyR1.TorchSharp", Assembly: typeof(AnatomyR1.TorchSharp.Policy.IVisionLanguagePolicy).Assembly),
     (Package: "AnatomyR1.Extensions.AI", Assembly: typeof(AnatomyR1.Extensions.AI.AnatomyR1ChatClient).Assembly),
 };
 

@@ -1,7 +1,7 @@
 using AnatomyR1.Curriculum;
 using AnatomyR1.Persistence;
+using System.Text.Json.Nodes;
 using AnatomyR1.TorchSharp.Policy;
-using AnatomyR1.TorchSharp.Tokenization;
 using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Curriculum;
@@ -13,22 +13,21 @@ namespace AnatomyR1.TorchSharp.Curriculum;
 /// </summary>
 public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
 {
-    private const string VocabularyFile = "vocab.txt";
     private const string EmbeddingsFile = "token-embeddings.safetensors";
+    private const string TokenizerFile = "tokenizer-kind.json";
     private const string TensorName = "embed_tokens.weight";
-    private readonly VlmTokenizer _tokenizer;
+    private readonly IPolicyTokenizer _tokenizer;
     private readonly float[] _table;
     private readonly int _width;
 
     /// <summary>Copies the token embeddings and the tokenizer of a policy.</summary>
     /// <param name="policy">The policy (not kept).</param>
-    public PolicyTokenEmbedder(TinyVlmPolicy policy)
+    public PolicyTokenEmbedder(IVisionLanguagePolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
         _tokenizer = policy.Tokenizer;
-        var weight = policy.Model.named_parameters().FirstOrDefault(p => p.name == TensorName).parameter
-            ?? throw new InvalidOperationException($"The policy has no '{TensorName}' parameter.");
-        using var cpu = weight.detach().cpu().contiguous();
+        using var weight = policy.InputEmbeddings();
+        using var cpu = weight.contiguous();
         _table = cpu.data<float>().ToArray();
         _width = (int)weight.shape[1];
         CheckShape();
@@ -38,7 +37,7 @@ public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
     /// <param name="tokenizer">The tokenizer.</param>
     /// <param name="table">The embeddings.</param>
     /// <param name="width">The embedding width.</param>
-    public PolicyTokenEmbedder(VlmTokenizer tokenizer, float[] table, int width)
+    public PolicyTokenEmbedder(IPolicyTokenizer tokenizer, float[] table, int width)
     {
         _tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         _table = (float[])(table ?? throw new ArgumentNullException(nameof(table))).Clone();
@@ -67,7 +66,7 @@ public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
 
         try
         {
-            return new PolicyTokenEmbedder(VlmTokenizer.Load(Path.Combine(context.Folder, VocabularyFile)), t.Values, (int)t.Shape[1]);
+            return new PolicyTokenEmbedder(PolicyRegistry.LoadTokenizer(TokenizerKind(context.Folder), context.Folder), t.Values, (int)t.Shape[1]);
         }
         catch (ArgumentException ex)
         {
@@ -78,7 +77,8 @@ public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
     /// <inheritdoc />
     public void SaveComponent(string folder)
     {
-        _tokenizer.Save(Path.Combine(folder, VocabularyFile));
+        _tokenizer.Save(folder);
+        File.WriteAllText(Path.Combine(folder, TokenizerFile), new JsonObject { ["kind"] = _tokenizer.Kind }.ToJsonString());
         using var scope = NewDisposeScope();
         var tensor = from_array(_table).reshape(_table.Length / _width, _width);
         File.WriteAllBytes(Path.Combine(folder, EmbeddingsFile), SafeTensors.Serialize(new Dictionary<string, Tensor> { [TensorName] = tensor }));
@@ -109,6 +109,25 @@ public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
         }
 
         return v;
+    }
+
+    /// <summary>The tokenizer kind a saved embedder names; folders saved before the kind was recorded hold the built-in word vocabulary.</summary>
+    private static string TokenizerKind(string folder)
+    {
+        string path = Path.Combine(folder, TokenizerFile);
+        if (!File.Exists(path))
+        {
+            return PolicyRegistry.LegacyTokenizerKind;
+        }
+
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path))?["kind"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: field 'kind' is missing.");
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
     }
 
     private void CheckShape()

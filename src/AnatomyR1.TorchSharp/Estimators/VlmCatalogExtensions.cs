@@ -90,7 +90,7 @@ public static class VlmCatalogExtensions
     /// <param name="aggregation">How pairs are combined into S(q).</param>
     /// <param name="stageCount">Curriculum stages K.</param>
     /// <returns>The estimator.</returns>
-    public static AnatomicalSimilarityEstimator AnatomicalSimilarity(this AnatomyR1Catalog catalog, TinyVlmPolicy policy,
+    public static AnatomicalSimilarityEstimator AnatomicalSimilarity(this AnatomyR1Catalog catalog, IVisionLanguagePolicy policy,
         SimilarityAggregation aggregation = SimilarityAggregation.MeanToAnswer, int stageCount = 3)
     {
         ArgumentNullException.ThrowIfNull(catalog);

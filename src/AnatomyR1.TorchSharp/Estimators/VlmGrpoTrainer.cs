@@ -91,17 +91,16 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
         VqaRowReader.Validate(input.Schema, _options.ImageInput, needAnswer: true);
         IHostEnvironment host = _mlContext;
         using var channel = host.Start("AnatomyR1.Grpo");
-        TinyVlmPolicy? policy = null;
+        IVisionLanguagePolicy? policy = null;
         GrpoTrainer? trainer = null;
         try
         {
             if (_options.ResumeFrom is null)
             {
-                policy = _options.InitialPolicyFolder is string folder ? TinyVlmPolicy.Load(folder, _options.Device) : BuiltInPolicy.Load(_options.Device);
+                policy = PolicyRegistry.LoadOrBuiltIn(_options.InitialPolicyFolder, _options.Device);
             }
 
-            int imageSize = policy?.ImageSize ?? CheckpointImageSize(_options.ResumeFrom!);
-            var rows = VqaRowReader.Read(input, _options.ImageInput, imageSize);
+            var rows = VqaRowReader.Read(input, _options.ImageInput);
             var scores = rows.Select(r => r.OptionSimilarity).ToList();
             if (_options.Grpo.Curriculum is not null && scores.Any(s => s is null))
             {
@@ -110,7 +109,7 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
                 channel.Info(MessageSensitivity.None, "{0}", $"Curriculum: no '{VqaColumns.OptionSimilarity}' column, so S(q) was scored with the starting policy's token embeddings.");
             }
 
-            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Pixels) { OptionSimilarity = scores[i], Variants = r.Variants }).ToList();
+            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Image) { OptionSimilarity = scores[i], Variants = r.Variants }).ToList();
             if (_options.Grpo.Gdqa is not null && examples.All(e => e.Variants is not { Count: > 1 }))
             {
                 channel.Warning(MessageSensitivity.None, "{0}", "GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");
@@ -122,7 +121,7 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
             trainer.Log = line => channel.Info(MessageSensitivity.None, "{0}", line);
             channel.Info(MessageSensitivity.None, "{0}", $"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {trainer.Step}.");
             History = trainer.Train(_options.CancellationToken);
-            var trained = policy ?? (TinyVlmPolicy)trainer.ReleasePolicy();
+            var trained = policy ?? trainer.ReleasePolicy();
             return new VlmTransformer(trained, imageInput: _options.ImageInput);
         }
         catch
@@ -141,7 +140,7 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
         VlmOutputSchema.Append(inputSchema, VqaColumns.Question,
             new[] { _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn, VqaColumns.Question, VqaColumns.Options });
 
-    private List<float?> StartingPolicyScores(List<VqaRow> rows, TinyVlmPolicy? policy)
+    private List<float?> StartingPolicyScores(List<VqaRow> rows, IVisionLanguagePolicy? policy)
     {
         PolicyTokenEmbedder embedder;
         if (policy is not null)
@@ -150,21 +149,10 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
         }
         else
         {
-            using var start = _options.InitialPolicyFolder is string folder ? TinyVlmPolicy.Load(folder, "cpu") : BuiltInPolicy.Load("cpu");
+            using var start = PolicyRegistry.LoadOrBuiltIn(_options.InitialPolicyFolder, "cpu");
             embedder = new PolicyTokenEmbedder(start);
         }
 
         return rows.Select(r => (float?)OptionSimilarityScore.Compute(r.Sample.Options, r.Sample.CorrectIndex, embedder)).ToList();
-    }
-
-    private static int CheckpointImageSize(string checkpoint)
-    {
-        string config = Path.Combine(checkpoint, GrpoCheckpoint.PolicyFolder, TinyVlmPolicy.ConfigFile);
-        if (!File.Exists(config))
-        {
-            throw new InvalidDataException($"'{checkpoint}' is not a GRPO checkpoint: {GrpoCheckpoint.PolicyFolder}/{TinyVlmPolicy.ConfigFile} is missing.");
-        }
-
-        return Models.VlmConfig.FromJson(File.ReadAllText(config)).ImageSize;
     }
 }

@@ -1,6 +1,5 @@
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Policy;
-using AnatomyR1.TorchSharp.Tokenization;
 using AnatomyR1.TorchSharp.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -25,7 +24,7 @@ public sealed class VlmSupervisedTrainerOptions
     /// <summary>Optimisation settings (steps, batch size, learning rates, schedule, seed).</summary>
     public SupervisedOptions Training { get; set; } = new();
 
-    /// <summary>Architecture preset for a new policy: <c>tiny</c> (default) or <c>small</c>.</summary>
+    /// <summary>Architecture preset for a new policy, from any registered family (<see cref="PolicyRegistry.Presets"/>): <c>tiny</c> (default) or <c>small</c> for the built-in family.</summary>
     public string Preset { get; set; } = "tiny";
 
     /// <summary>Start from this saved policy folder instead of a new one. Default null.</summary>
@@ -79,8 +78,8 @@ public sealed class VlmSupervisedTrainer : IEstimator<VlmTransformer>
         }
 
         var policy = _options.InitialPolicyFolder is string folder
-            ? TinyVlmPolicy.Load(folder, _options.Device)
-            : TinyVlmPolicy.Create(DefaultVocabulary.CreateTokenizer(), _options.Preset, _options.Device, _options.InitializationSeed);
+            ? PolicyRegistry.Load(folder, _options.Device)
+            : PolicyRegistry.Create(_options.Preset, _options.Device, _options.InitializationSeed);
         try
         {
             SupervisedTrainer.Train(policy, examples, _options.Training, _options.Progress);
@@ -125,7 +124,7 @@ public sealed class VlmSupervisedTrainer : IEstimator<VlmTransformer>
             getImage(ref i);
             getQuestion(ref q);
             getOptions(ref o);
-            examples.Add(new SupervisedExample(i.ToString(), PolicyPrompt.Format(q.ToString(), o.DenseValues().Select(v => v.ToString()).ToArray()), t.ToString()));
+            examples.Add(new SupervisedExample(i.ToString(), q.ToString(), o.DenseValues().Select(v => v.ToString()).ToArray(), t.ToString()));
         }
 
         return examples;

@@ -43,7 +43,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
     /// <param name="options">Generation settings; default greedy with 80 new tokens.</param>
     /// <param name="strategy">How the letter is read from the completion.</param>
     /// <param name="imageInput">Where images come from; default the <c>ImagePath</c> column.</param>
-    public VlmTransformer(TinyVlmPolicy policy, GenerationOptions? options = null, AnswerExtractionStrategy strategy = AnswerExtractionStrategy.TagLetter, VlmImageInput? imageInput = null)
+    public VlmTransformer(IVisionLanguagePolicy policy, GenerationOptions? options = null, AnswerExtractionStrategy strategy = AnswerExtractionStrategy.TagLetter, VlmImageInput? imageInput = null)
     {
         Policy = policy ?? throw new ArgumentNullException(nameof(policy));
         Generation = options ?? new GenerationOptions { Temperature = 0, MaxNewTokens = 80 };
@@ -59,7 +59,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
     public AnswerExtractionStrategy Strategy { get; }
 
     /// <summary>The policy.</summary>
-    public TinyVlmPolicy Policy { get; }
+    public IVisionLanguagePolicy Policy { get; }
 
     /// <summary>Generation settings.</summary>
     public GenerationOptions Generation { get; }
@@ -91,11 +91,8 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
     {
         ArgumentNullException.ThrowIfNull(input);
         GetOutputSchema(input.Schema);
-        var rows = VqaRowReader.Read(input, ImageInput, Policy.ImageSize);
-        var images = new ImageTensors(Policy.ImageSize);
-        var completions = BatchedCompletion.Run(Policy,
-            rows.Select(r => (r.Pixels is float[] p ? (Func<float[]>)(() => p) : () => images.Load(r.Sample.ImagePath), PolicyPrompt.Format(r.Sample))).ToList(),
-            Generation, BatchSize);
+        var rows = VqaRowReader.Read(input, ImageInput);
+        var completions = BatchedCompletion.Run(Policy, rows.Select(r => (r.Image, Policy.FormatPrompt(r.Sample.Question, r.Sample.Options))).ToList(), Generation, BatchSize);
 
         var letters = new List<string>(rows.Count);
         var answers = new List<string>(rows.Count);
@@ -118,7 +115,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
     public static VlmTransformer LoadComponent(ComponentLoadContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var policy = TinyVlmPolicy.Load(Path.Combine(context.Folder, PolicyFolder), context.Device);
+        var policy = PolicyRegistry.Load(Path.Combine(context.Folder, PolicyFolder), context.Device);
         try
         {
             return ReadSettings(Path.Combine(context.Folder, SettingsFile), policy);
@@ -149,7 +146,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
     /// <inheritdoc />
     public void Dispose() => Policy.Dispose();
 
-    private static VlmTransformer ReadSettings(string path, TinyVlmPolicy policy)
+    private static VlmTransformer ReadSettings(string path, IVisionLanguagePolicy policy)
     {
         if (!File.Exists(path))
         {

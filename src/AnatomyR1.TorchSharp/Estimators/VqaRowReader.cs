@@ -1,5 +1,6 @@
 using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -7,10 +8,10 @@ namespace AnatomyR1.TorchSharp.Estimators;
 
 /// <summary>One row read for the policy: the sample fields present in the view and the pixels when read from a column.</summary>
 /// <param name="Sample">The sample.</param>
-/// <param name="Pixels">Planar RGB in [0, 1], or null when the image is a path.</param>
+/// <param name="Image">The row's image: its file, or the pixels read from a column.</param>
 /// <param name="OptionSimilarity">S(q) from the <c>OptionSimilarity</c> column, or null when the view has none.</param>
 /// <param name="Variants">GDQA question forms from the variant columns (original first), or null when the view has none.</param>
-internal sealed record VqaRow(VqaSample Sample, float[]? Pixels, float? OptionSimilarity = null, IReadOnlyList<VqaSample>? Variants = null);
+internal sealed record VqaRow(VqaSample Sample, PolicyImage Image, float? OptionSimilarity = null, IReadOnlyList<VqaSample>? Variants = null);
 
 /// <summary>Reads question rows out of an <see cref="IDataView"/> with clear errors for missing or mistyped columns.</summary>
 internal static class VqaRowReader
@@ -43,14 +44,14 @@ internal static class VqaRowReader
     }
 
     /// <summary>Reads every row.</summary>
-    public static List<VqaRow> Read(IDataView input, VlmImageInput image, int imageSize)
+    public static List<VqaRow> Read(IDataView input, VlmImageInput image)
     {
         var schema = input.Schema;
         Validate(schema, image, needAnswer: false);
         var rows = new List<VqaRow>();
-        int expected = 3 * imageSize * imageSize;
         var samples = new SampleRowReader(schema, VqaColumns.OptionSimilarity, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
+        var (width, height) = pixelColumn is { Type: VectorDataViewType { Dimensions: { Length: 3 } dims } } && dims[0] == 3 ? (dims[2], dims[1]) : (0, 0);
         var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }
             .Select(n => schema.GetColumnOrNull(n)).ToArray();
         bool hasVariants = variantColumns.All(c => c is { Type: VectorDataViewType });
@@ -69,19 +70,30 @@ internal static class VqaRowReader
         while (cursor.MoveNext())
         {
             var (sample, similarityValue) = readSample();
-            float[]? pixels = null;
+            PolicyImage picture;
             if (pixelGetter is not null)
             {
                 pixelGetter(ref pixelValues);
-                pixels = pixelValues.DenseValues().Select(v => v * image.PixelScale).ToArray();
-                if (pixels.Length != expected)
+                var pixels = pixelValues.DenseValues().Select(v => v * image.PixelScale).ToArray();
+                string name = $"row {row} ({SampleSource.Describe(sample)}), column '{image.PixelsColumn}'";
+                try
                 {
-                    throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.PixelsColumn}' has {pixels.Length} values; the policy needs 3·{imageSize}·{imageSize} = {expected} (resize the images to {imageSize}×{imageSize} and extract R, G, B).");
+                    picture = width > 0 && (long)width * height * 3 == pixels.Length
+                        ? PolicyImage.FromPixels(pixels, width, height, name)
+                        : PolicyImage.FromSquarePixels(pixels, name);
+                }
+                catch (ArgumentException ex)
+                {
+                    throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): {ex.Message} Extract planar R, G, B (ExtractPixels' default).", ex);
                 }
             }
             else if (sample.ImagePath.Length == 0)
             {
                 throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.ImagePathColumn}' is empty.");
+            }
+            else
+            {
+                picture = PolicyImage.FromFile(sample.ImagePath);
             }
 
             float? score = samples.HasScore ? similarityValue : null;
@@ -102,7 +114,7 @@ internal static class VqaRowReader
                 }
             }
 
-            rows.Add(new VqaRow(sample, pixels, score, variants));
+            rows.Add(new VqaRow(sample, picture, score, variants));
             row++;
         }
 

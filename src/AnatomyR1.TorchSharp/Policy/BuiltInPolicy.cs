@@ -20,7 +20,7 @@ public static class BuiltInPolicy
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
                 string candidate = Path.Combine(dir.FullName, "models", Name);
-                if (File.Exists(Path.Combine(candidate, TinyVlmPolicy.WeightsFile)))
+                if (File.Exists(Path.Combine(candidate, PolicyRegistry.ConfigFile)) && File.Exists(Path.Combine(candidate, "model.safetensors")))
                 {
                     return candidate;
                 }
@@ -33,5 +33,5 @@ public static class BuiltInPolicy
     /// <summary>Loads the built-in checkpoint.</summary>
     /// <param name="device">auto, cpu, cuda or cuda:N.</param>
     /// <returns>The policy.</returns>
-    public static TinyVlmPolicy Load(string device = "auto") => TinyVlmPolicy.Load(Folder(), device);
+    public static IVisionLanguagePolicy Load(string device = "auto") => PolicyRegistry.Load(Folder(), device);
 }

@@ -34,6 +34,16 @@ public sealed class GenerationResult : IDisposable
     /// <summary>The decoded completions.</summary>
     public IReadOnlyList<string> Texts { get; }
 
+    /// <summary>Moves the result's tensors to the dispose scope outside the current one (for a policy that generates inside its own scope).</summary>
+    /// <returns>This result.</returns>
+    public GenerationResult MoveToOuterDisposeScope()
+    {
+        Completions.Ids.MoveToOuterDisposeScope();
+        Completions.Mask.MoveToOuterDisposeScope();
+        LogProbs.MoveToOuterDisposeScope();
+        return this;
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

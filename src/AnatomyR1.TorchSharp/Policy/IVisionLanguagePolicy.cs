@@ -4,23 +4,46 @@ using static TorchSharp.torch;
 namespace AnatomyR1.TorchSharp.Policy;
 
 /// <summary>
-/// What the trainers need from a vision-language policy, independent of its size or architecture: prompt and
-/// completion encoding, logits, per-token log-probabilities of given completions, batched sampling, a frozen copy
-/// for the reference model, its trainable parameters, and saving.
+/// A vision-language policy, whatever its size or architecture: the one type the trainers, estimators, the
+/// transformer, the S(q) embedder, the chat client and the command line know. It owns its image processor, its
+/// prompt format and tokenizer, batched and streaming generation, per-token log-probabilities of given completions,
+/// its token embeddings, a frozen copy for the reference model, its trainable parameters, and saving into a folder
+/// that <see cref="PolicyRegistry.Load"/> reads back (dispatching on the folder's <c>config.json</c> model type).
 /// </summary>
+/// <remarks>
+/// Batches are prompt rows, each with one image. Images may yield different numbers of image tokens
+/// (<see cref="ImageBatch.TokenCounts"/>); a policy pads and masks so that a row's results do not depend on the
+/// other rows of its batch. A new architecture implements this interface and registers a <see cref="PolicyFamily"/>
+/// (see <c>docs/architecture.md</c>).
+/// </remarks>
 public interface IVisionLanguagePolicy : IDisposable
 {
+    /// <summary>The model type written into the saved <c>config.json</c> (the key of its <see cref="PolicyFamily"/>).</summary>
+    string ModelType { get; }
+
     /// <summary>The device every tensor of the policy lives on.</summary>
     Device Device { get; }
 
-    /// <summary>Side of the square input images in pixels.</summary>
-    int ImageSize { get; }
+    /// <summary>Turns images of any source and size into this model's input.</summary>
+    IImageProcessor ImageProcessor { get; }
+
+    /// <summary>The text tokenizer.</summary>
+    IPolicyTokenizer Tokenizer { get; }
+
+    /// <summary>Most positions one sequence may take: image tokens, prompt and completion together.</summary>
+    int MaxSequenceLength { get; }
 
     /// <summary>Id of the end-of-sequence token.</summary>
     int EosId { get; }
 
     /// <summary>Id of the padding token.</summary>
     int PadId { get; }
+
+    /// <summary>The prompt this policy reads for a multiple-choice question (its own wording and option layout).</summary>
+    /// <param name="question">The question.</param>
+    /// <param name="options">The options, in order (letters A, B, … by position).</param>
+    /// <returns>The prompt text (without the image, which the policy places itself).</returns>
+    string FormatPrompt(string question, IReadOnlyList<string> options);
 
     /// <summary>Encodes prompts, left-padded.</summary>
     /// <param name="prompts">The prompt texts.</param>
@@ -41,26 +64,38 @@ public interface IVisionLanguagePolicy : IDisposable
     /// Log-probabilities [B, Tc] of <paramref name="completions"/> after <paramref name="prompts"/> and the images,
     /// under logits divided by <paramref name="temperature"/> (0 where the completion mask is 0). Differentiable.
     /// </summary>
-    /// <param name="pixels">Images [B, 3, S, S] in [0, 1].</param>
+    /// <param name="images">One image per row.</param>
     /// <param name="prompts">Left-padded prompts.</param>
     /// <param name="completions">Right-padded completions.</param>
     /// <param name="temperature">Logit temperature (as used when sampling).</param>
     /// <returns>The per-token log-probabilities.</returns>
-    Tensor CompletionLogProbs(Tensor pixels, TokenBatch prompts, TokenBatch completions, double temperature = 1.0);
+    Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0);
 
     /// <summary>Logits over the completion positions [B, Tc, V] (for entropy and the loss), differentiable.</summary>
-    /// <param name="pixels">Images.</param>
+    /// <param name="images">One image per row.</param>
     /// <param name="prompts">Left-padded prompts.</param>
     /// <param name="completions">Right-padded completions.</param>
     /// <returns>The logits that predict each completion token.</returns>
-    Tensor CompletionLogits(Tensor pixels, TokenBatch prompts, TokenBatch completions);
+    Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions);
 
-    /// <summary>Samples completions (no gradient).</summary>
-    /// <param name="pixels">Images [B, 3, S, S].</param>
+    /// <summary>
+    /// Samples completions (no gradient). With <paramref name="onToken"/>, generation is for one prompt and one
+    /// sequence, and each new token id is reported as soon as it is chosen (for streaming); the tokens are exactly
+    /// those drawn without the callback for the same options and seed.
+    /// </summary>
+    /// <param name="images">One image per prompt row.</param>
     /// <param name="prompts">Left-padded prompts [B, T].</param>
     /// <param name="options">Sampling settings, including G.</param>
+    /// <param name="onToken">Called with each new token id, the end token included; return false to stop early
+    /// (the result is then marked truncated unless that token was the end token). Null for none.</param>
     /// <returns>B·G completions, prompt-major.</returns>
-    GenerationResult Generate(Tensor pixels, TokenBatch prompts, GenerationOptions options);
+    /// <exception cref="ArgumentException">Invalid options, a sequence longer than the model allows, or a callback with
+    /// more than one prompt or return sequence.</exception>
+    GenerationResult Generate(ImageBatch images, TokenBatch prompts, GenerationOptions options, Func<int, bool>? onToken = null);
+
+    /// <summary>A detached float32 copy of the input token embedding table [vocabulary, width] on the CPU.</summary>
+    /// <returns>The table (the caller disposes it).</returns>
+    Tensor InputEmbeddings();
 
     /// <summary>A deep copy with gradients off, for the reference policy.</summary>
     /// <returns>The copy.</returns>
@@ -78,7 +113,7 @@ public interface IVisionLanguagePolicy : IDisposable
     /// <param name="training">True for training.</param>
     void SetTraining(bool training);
 
-    /// <summary>Saves the policy into a folder (written beside it and renamed into place).</summary>
+    /// <summary>Saves the policy into a folder (written beside it and renamed into place) with a <c>config.json</c> that names <see cref="ModelType"/>.</summary>
     /// <param name="folder">The folder.</param>
     void Save(string folder);
 }

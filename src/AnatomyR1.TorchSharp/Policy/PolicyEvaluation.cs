@@ -32,7 +32,7 @@ public sealed record PolicyEvaluation(int Count, double Accuracy, double FormatC
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(samples);
-        var completions = BatchedCompletion.Run(policy, samples.Select(s => (s.ImagePath, PolicyPrompt.Format(s))).ToList(),
+        var completions = BatchedCompletion.Run(policy, samples.Select(s => (s.ImagePath, policy.FormatPrompt(s.Question, s.Options))).ToList(),
             new GenerationOptions { Temperature = 0, MaxNewTokens = maxNewTokens }, batchSize);
 
         var extractor = new AnswerExtractor(AnswerExtractionStrategy.TagLetter);

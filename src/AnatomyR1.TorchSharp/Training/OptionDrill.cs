@@ -1,5 +1,4 @@
 using AnatomyR1.Synthetic;
-using AnatomyR1.TorchSharp.Policy;
 
 namespace AnatomyR1.TorchSharp.Training;
 
@@ -25,7 +24,8 @@ public static class OptionDrill
         string cell = GridCell.All[random.Next(GridCell.All.Count)].Name;
         return new SupervisedExample(
             string.Empty,
-            PolicyPrompt.Format($"Which option is the {words}?", shuffled),
+            $"Which option is the {words}?",
+            shuffled,
             $"<think> the {cell} is {words}, option {letter} </think> <answer>{letter}</answer>");
     }
 }

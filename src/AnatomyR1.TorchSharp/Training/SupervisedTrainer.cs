@@ -5,11 +5,13 @@ using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Training;
 
-/// <summary>One supervised example: the image, the prompt and the target completion.</summary>
+/// <summary>One supervised example: the image, the question with its options, and the target completion. The policy
+/// writes the prompt in its own format (<see cref="IVisionLanguagePolicy.FormatPrompt"/>).</summary>
 /// <param name="ImagePath">The image file; empty for a blank image (text-only examples).</param>
-/// <param name="Prompt">The prompt text.</param>
+/// <param name="Question">The question.</param>
+/// <param name="Options">The options, in order.</param>
 /// <param name="Target">The completion to learn (e.g. a reasoning trace ending in the answer).</param>
-public sealed record SupervisedExample(string ImagePath, string Prompt, string Target);
+public sealed record SupervisedExample(string ImagePath, string Question, IReadOnlyList<string> Options, string Target);
 
 /// <summary>Progress of supervised training.</summary>
 /// <param name="Step">Steps done.</param>
@@ -21,7 +23,7 @@ public sealed record SupervisedExample(string ImagePath, string Prompt, string T
 public sealed record SupervisedProgress(int Step, int TotalSteps, double Loss, double LearningRate, double TokensPerSecond, TimeSpan Elapsed);
 
 /// <summary>
-/// Supervised fine-tuning of a <see cref="TinyVlmPolicy"/>: AdamW (separate learning rate for the image encoder),
+/// Supervised fine-tuning of a policy: AdamW (separate learning rate for the image encoder),
 /// linear warm-up then cosine decay, gradient clipping, loss only on completion tokens, one dispose scope per step.
 /// </summary>
 public static class SupervisedTrainer
@@ -33,7 +35,7 @@ public static class SupervisedTrainer
     /// <param name="progress">Receives progress every <see cref="SupervisedOptions.ReportEvery"/> steps.</param>
     /// <param name="cancellationToken">Stops after the current step.</param>
     /// <returns>The loss reported at each interval.</returns>
-    public static IReadOnlyList<SupervisedProgress> Train(TinyVlmPolicy policy, IReadOnlyList<SupervisedExample> examples, SupervisedOptions options,
+    public static IReadOnlyList<SupervisedProgress> Train(IVisionLanguagePolicy policy, IReadOnlyList<SupervisedExample> examples, SupervisedOptions options,
         IProgress<SupervisedProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -45,8 +47,9 @@ public static class SupervisedTrainer
             throw new ArgumentException("No training examples.", nameof(examples));
         }
 
-        var images = new ImageTensors(policy.ImageSize);
-        var visionParameters = policy.Model.Vision.parameters().Where(p => p.requires_grad).ToList();
+        var images = new PreparedImageCache(policy.ImageProcessor);
+        var blank = policy.ImageProcessor.Prepare(PolicyImage.FromPixels(new float[3 * 8 * 8], 8, 8, "blank image"));
+        var visionParameters = policy.VisionEncoderParameters().Where(p => p.requires_grad).ToList();
         var visionSet = new HashSet<IntPtr>(visionParameters.Select(p => p.Handle));
         var languageParameters = policy.TrainableParameters().Where(p => !visionSet.Contains(p.Handle)).ToList();
         var groups = new List<global::TorchSharp.Modules.AdamW.ParamGroup>
@@ -84,12 +87,11 @@ public static class SupervisedTrainer
             for (int d = 0; d < drills; d++)
             {
                 var source = batch[d];
-                batch[d] = OptionDrill.Make(PolicyPrompt.OptionsOf(source.Prompt), random);
+                batch[d] = OptionDrill.Make(source.Options, random);
             }
 
-            var blank = new float[3 * policy.ImageSize * policy.ImageSize];
-            var pixels = images.Batch(batch.Select(e => e.ImagePath.Length == 0 ? blank : images.Load(e.ImagePath)).ToList(), policy.Device);
-            using var prompts = policy.EncodePrompts(batch.Select(e => e.Prompt).ToList());
+            using var pixels = policy.ImageProcessor.Collate(batch.Select(e => e.ImagePath.Length == 0 ? blank : images.File(e.ImagePath)).ToList(), policy.Device);
+            using var prompts = policy.EncodePrompts(batch.Select(e => policy.FormatPrompt(e.Question, e.Options)).ToList());
             using var targets = policy.EncodeCompletions(batch.Select(e => e.Target).ToList());
             var loss = Loss(policy, pixels, prompts, targets);
             optimizer.zero_grad();
@@ -125,7 +127,7 @@ public static class SupervisedTrainer
     /// <param name="prompts">Prompts.</param>
     /// <param name="targets">Target completions.</param>
     /// <returns>The scalar loss.</returns>
-    public static Tensor Loss(IVisionLanguagePolicy policy, Tensor pixels, TokenBatch prompts, TokenBatch targets)
+    public static Tensor Loss(IVisionLanguagePolicy policy, ImageBatch pixels, TokenBatch prompts, TokenBatch targets)
     {
         using var scope = NewDisposeScope();
         var logProbs = policy.CompletionLogProbs(pixels, prompts, targets);

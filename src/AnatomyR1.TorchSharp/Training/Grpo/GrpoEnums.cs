@@ -27,4 +27,7 @@ public enum GrpoLossType
 
     /// <summary>Sum / tokens in the whole accumulated batch of the optimiser step (all micro-batches).</summary>
     Dapo,
+
+    /// <summary>A user-supplied <see cref="Losses.GrpoLoss"/> in <see cref="GrpoOptions.Loss"/>.</summary>
+    Custom,
 }

@@ -1,15 +1,16 @@
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Policy;
 
 namespace AnatomyR1.TorchSharp.Training.Grpo;
 
 /// <summary>
 /// One training prompt: a multiple-choice sample (question, options, correct index, answer class …) and its image,
-/// either as the file in <see cref="VqaSample.ImagePath"/> or as ready pixels.
+/// either the file in <see cref="VqaSample.ImagePath"/> or an image given directly (bytes or pixels of any size).
 /// </summary>
 /// <param name="Sample">The sample; rewards read it.</param>
-/// <param name="Pixels">Channel-major RGB values in [0, 1] (3·S·S, S = the policy's image size), or null to load <see cref="VqaSample.ImagePath"/>.</param>
+/// <param name="Image">The image, or null to load <see cref="VqaSample.ImagePath"/>. The policy's image processor prepares it.</param>
 /// <param name="Columns">Further columns of the row for custom rewards; may be null.</param>
-public sealed record GrpoExample(VqaSample Sample, float[]? Pixels = null, IReadOnlyDictionary<string, object?>? Columns = null)
+public sealed record GrpoExample(VqaSample Sample, PolicyImage? Image = null, IReadOnlyDictionary<string, object?>? Columns = null)
 {
     /// <summary>The answer class used for per-class metrics: <see cref="VqaSample.AnswerClass"/>, else the answer text.</summary>
     public string ClassLabel => Sample.AnswerClass.Length > 0 ? Sample.AnswerClass : Sample.Answer;
@@ -22,4 +23,8 @@ public sealed record GrpoExample(VqaSample Sample, float[]? Pixels = null, IRead
     /// or null. With <see cref="GrpoOptions.Gdqa"/> set, the group of a prompt with two or more forms is spread over them.
     /// </summary>
     public IReadOnlyList<VqaSample>? Variants { get; init; }
+
+    /// <summary>The image to prepare: <see cref="Image"/>, else the sample's file.</summary>
+    /// <returns>The image.</returns>
+    public PolicyImage ImageOrFile() => Image ?? PolicyImage.FromFile(Sample.ImagePath);
 }

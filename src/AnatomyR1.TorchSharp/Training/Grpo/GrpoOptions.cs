@@ -62,8 +62,11 @@ public sealed class GrpoOptions
     /// <summary>Advantage scaling. Default <see cref="Grpo.ScaleRewards.Group"/>.</summary>
     public ScaleRewards ScaleRewards { get; set; } = ScaleRewards.Group;
 
-    /// <summary>Loss normalisation. Default <see cref="GrpoLossType.Grpo"/>.</summary>
+    /// <summary>Loss normalisation. Default <see cref="GrpoLossType.Grpo"/>. Ignored when <see cref="Loss"/> is set.</summary>
     public GrpoLossType LossType { get; set; } = GrpoLossType.Grpo;
+
+    /// <summary>A loss normalisation of your own (a <see cref="Losses.GrpoLoss"/> subclass); null (default) uses the built-in one of <see cref="LossType"/>.</summary>
+    public Losses.GrpoLoss? Loss { get; set; }
 
     /// <summary>
     /// μ: optimiser updates per generation batch. With μ &gt; 1 the log-probabilities of the sampling policy are
@@ -163,6 +166,11 @@ public sealed class GrpoOptions
         Check(Rewards is not null && Rewards.Terms.Count > 0, nameof(Rewards), Rewards?.Terms.Count ?? 0, "at least one reward function");
         Curriculum?.Validate();
         Gdqa?.Validate();
+        if (Loss is null && LossType == GrpoLossType.Custom)
+        {
+            throw new ArgumentException("LossType = Custom needs GrpoOptions.Loss (an instance of a GrpoLoss subclass).", nameof(LossType));
+        }
+
         long rollout = (long)BatchSize * NumGenerations * MaxNewTokens;
         Check(rollout <= MaxRolloutTokens, "BatchSize", BatchSize,
             $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");

@@ -48,7 +48,7 @@ public static class TrainingMethods
     /// <param name="variants">K, forms per difficult question (original included).</param>
     /// <param name="seed">Seed of the forms.</param>
     /// <returns>The examples.</returns>
-    public static List<GrpoExample> Examples(string method, IReadOnlyList<VqaSample> samples, TinyVlmPolicy policy, int variants, int seed)
+    public static List<GrpoExample> Examples(string method, IReadOnlyList<VqaSample> samples, IVisionLanguagePolicy policy, int variants, int seed)
     {
         ArgumentNullException.ThrowIfNull(samples);
         var embedder = new PolicyTokenEmbedder(policy);

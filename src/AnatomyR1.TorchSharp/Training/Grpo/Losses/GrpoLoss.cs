@@ -10,12 +10,13 @@ public readonly record struct GrpoLossContext(long AccumulatedTokens, int MaxCom
 
 /// <summary>
 /// Reduces masked per-token losses [N, T] of one micro-batch to the scalar whose gradient is accumulated. One small
-/// class per <see cref="GrpoLossType"/>; <see cref="For"/> picks it.
+/// class per <see cref="GrpoLossType"/>; <see cref="For"/> picks it. Derive from it for a normalisation of your own and
+/// pass an instance in <see cref="GrpoOptions.Loss"/>.
 /// </summary>
 public abstract class GrpoLoss
 {
-    /// <summary>The loss type this class implements.</summary>
-    public abstract GrpoLossType Type { get; }
+    /// <summary>The loss type this class implements (<see cref="GrpoLossType.Custom"/> unless a built-in overrides it).</summary>
+    public virtual GrpoLossType Type => GrpoLossType.Custom;
 
     /// <summary>The implementation of a loss type.</summary>
     /// <param name="type">The type.</param>
@@ -26,6 +27,7 @@ public abstract class GrpoLoss
         GrpoLossType.Bnpo => new BnpoLoss(),
         GrpoLossType.DrGrpo => new DrGrpoLoss(),
         GrpoLossType.Dapo => new DapoLoss(),
+        GrpoLossType.Custom => throw new ArgumentException("GrpoLossType.Custom has no built-in implementation: set GrpoOptions.Loss to an instance of your GrpoLoss subclass.", nameof(type)),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown GRPO loss type."),
     };
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 
-namespace AnatomyR1.TorchSharp.Tokenization;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// The small model's tokenizer: a compact lower-case word vocabulary with WordPiece fallback to single characters
@@ -11,8 +11,14 @@ namespace AnatomyR1.TorchSharp.Tokenization;
 /// <c>&lt;eos&gt;</c>, <c>&lt;image&gt;</c>, <c>&lt;think&gt;</c>, <c>&lt;/think&gt;</c>, <c>&lt;answer&gt;</c>, <c>&lt;/answer&gt;</c>.
 /// Saved as <c>vocab.txt</c> (one token per line; the id is the line number).
 /// </summary>
-public sealed partial class VlmTokenizer
+public sealed partial class VlmTokenizer : AnatomyR1.TorchSharp.Policy.IPolicyTokenizer
 {
+    /// <summary>The kind this tokenizer is registered under (see <see cref="AnatomyR1.TorchSharp.Policy.PolicyRegistry.LoadTokenizer"/>).</summary>
+    public const string KindName = "anatomyr1-word-vocab";
+
+    /// <summary>The vocabulary file inside a policy folder.</summary>
+    public const string VocabularyFile = "vocab.txt";
+
     /// <summary>Padding token.</summary>
     public const string Pad = "[PAD]";
 
@@ -79,6 +85,12 @@ public sealed partial class VlmTokenizer
     /// <summary>Writes <c>vocab.txt</c>.</summary>
     /// <param name="path">The file.</param>
     public void Save(string path) => File.WriteAllText(path, string.Join("\n", _tokens) + "\n");
+
+    /// <inheritdoc />
+    public string Kind => KindName;
+
+    /// <inheritdoc />
+    void AnatomyR1.TorchSharp.Policy.IPolicyTokenizer.Save(string folder) => Save(Path.Combine(folder, VocabularyFile));
 
     /// <summary>
     /// Builds a vocabulary: the special tokens, every word of <paramref name="corpus"/> (lower-cased, split like the

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace AnatomyR1.TorchSharp.Models;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// Architecture of <see cref="TinyVlm"/>: a convolutional image encoder pooled onto the scene's grid cells, a
@@ -11,6 +11,9 @@ namespace AnatomyR1.TorchSharp.Models;
 public sealed record VlmConfig
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>The <c>model_type</c> written into <c>config.json</c> (the registry key of this family).</summary>
+    public string ModelType { get; init; } = TinyVlmPolicy.ModelTypeName;
 
     /// <summary>Preset name.</summary>
     public string Name { get; init; } = "tiny";
@@ -71,6 +74,11 @@ public sealed record VlmConfig
     /// <exception cref="ArgumentException">A value is out of range.</exception>
     public void Validate()
     {
+        if (ModelType != TinyVlmPolicy.ModelTypeName)
+        {
+            throw new ArgumentException($"This configuration is for model type '{ModelType}', not '{TinyVlmPolicy.ModelTypeName}'.");
+        }
+
         if (VocabSize < 8 || Width < 8 || Layers < 1 || Heads < 1 || Width % Heads != 0 || HeadDim % 2 != 0
             || Grid < 1 || ConvChannels.Length == 0 || ImageSize < 8 || MaxSequence <= ImageTokens)
         {

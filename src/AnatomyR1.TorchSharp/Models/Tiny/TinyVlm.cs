@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace AnatomyR1.TorchSharp.Models;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// The default vision-language model: <see cref="GridImageEncoder"/> tokens followed by the text tokens, through a

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace AnatomyR1.TorchSharp.Models;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>Pre-norm decoder block: x + attn(norm(x)), then x + mlp(norm(x)).</summary>
 public sealed class DecoderBlock : nn.Module

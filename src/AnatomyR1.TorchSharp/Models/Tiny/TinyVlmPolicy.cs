@@ -1,13 +1,12 @@
 using System.Text.Json;
 using AnatomyR1.IO;
-using AnatomyR1.TorchSharp.Models;
+using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
-using AnatomyR1.TorchSharp.Tokenization;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace AnatomyR1.TorchSharp.Policy;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// <see cref="IVisionLanguagePolicy"/> over <see cref="TinyVlm"/> and <see cref="VlmTokenizer"/>. Saved as a folder
@@ -19,10 +18,13 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     public const string WeightsFile = "model.safetensors";
 
     /// <summary>File name of the configuration.</summary>
-    public const string ConfigFile = "config.json";
+    public const string ConfigFile = PolicyRegistry.ConfigFile;
 
     /// <summary>File name of the vocabulary.</summary>
-    public const string VocabularyFile = "vocab.txt";
+    public const string VocabularyFile = VlmTokenizer.VocabularyFile;
+
+    /// <summary>The <c>model_type</c> of this family in <c>config.json</c>.</summary>
+    public const string ModelTypeName = "anatomyr1-tiny-vlm";
 
     private readonly int _imageId;
 
@@ -42,7 +44,28 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         Device = device;
         _imageId = tokenizer.IdOf(VlmTokenizer.Image);
         model.to(device);
+        ImageProcessor = new TinyImageProcessor(model.Config.ImageSize, model.Config.ImageTokens);
     }
+
+    /// <summary>Registers this family and its tokenizer with <see cref="PolicyRegistry"/> (done by the registry itself).</summary>
+    internal static void RegisterFamily()
+    {
+        PolicyRegistry.Register(new PolicyFamily(ModelTypeName, (folder, device) => Load(folder, device))
+        {
+            Presets = new[] { "tiny", "small" },
+            Create = (preset, device, seed) => Create(DefaultVocabulary.CreateTokenizer(), preset, device, seed),
+        });
+        PolicyRegistry.RegisterTokenizer(VlmTokenizer.KindName, folder => VlmTokenizer.Load(Path.Combine(folder, VlmTokenizer.VocabularyFile)));
+    }
+
+    /// <inheritdoc />
+    public string ModelType => ModelTypeName;
+
+    /// <inheritdoc />
+    public IImageProcessor ImageProcessor { get; }
+
+    /// <inheritdoc />
+    IPolicyTokenizer IVisionLanguagePolicy.Tokenizer => Tokenizer;
 
     /// <summary>The model.</summary>
     public TinyVlm Model { get; }
@@ -56,8 +79,11 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     /// <inheritdoc />
     public Device Device { get; }
 
-    /// <inheritdoc />
+    /// <summary>Side of the square input images in pixels.</summary>
     public int ImageSize => Config.ImageSize;
+
+    /// <inheritdoc />
+    public int MaxSequenceLength => Config.MaxSequence;
 
     /// <inheritdoc />
     public int EosId => Tokenizer.EosId;
@@ -79,8 +105,14 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         ArgumentNullException.ThrowIfNull(tokenizer);
         TorchRuntime.EnsureThreads();
         TorchRuntime.Seed(seed);
+        return Create(tokenizer, preset, TorchRuntime.ResolveDevice(device), seed);
+    }
+
+    private static TinyVlmPolicy Create(VlmTokenizer tokenizer, string preset, Device device, long seed)
+    {
+        TorchRuntime.Seed(seed);
         var config = VlmConfig.Preset(preset, tokenizer.VocabSize);
-        return new TinyVlmPolicy(new TinyVlm(config), tokenizer, TorchRuntime.ResolveDevice(device));
+        return new TinyVlmPolicy(new TinyVlm(config), tokenizer, device);
     }
 
     /// <summary>Loads a policy folder strictly (every tensor present with its shape, nothing extra).</summary>
@@ -88,7 +120,9 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     /// <param name="device">Device specification.</param>
     /// <returns>The policy.</returns>
     /// <exception cref="InvalidDataException">A file is missing or does not match the configuration; the message names it.</exception>
-    public static TinyVlmPolicy Load(string folder, string device = "auto")
+    public static TinyVlmPolicy Load(string folder, string device = "auto") => Load(folder, TorchRuntime.ResolveDevice(device));
+
+    private static TinyVlmPolicy Load(string folder, Device device)
     {
         foreach (string file in new[] { ConfigFile, WeightsFile, VocabularyFile })
         {
@@ -113,7 +147,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         var model = new TinyVlm(config);
         string weights = Path.Combine(folder, WeightsFile);
         SafeTensors.LoadInto(model, SafeTensors.Deserialize(File.ReadAllBytes(weights), weights), weights);
-        return new TinyVlmPolicy(model, tokenizer, TorchRuntime.ResolveDevice(device));
+        return new TinyVlmPolicy(model, tokenizer, device);
     }
 
     /// <inheritdoc />
@@ -129,6 +163,9 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     }
 
     /// <inheritdoc />
+    public string FormatPrompt(string question, IReadOnlyList<string> options) => PolicyPrompt.Format(question, options);
+
+    /// <inheritdoc />
     public TokenBatch EncodePrompts(IReadOnlyList<string> prompts) =>
         TokenBatch.LeftPadded(prompts.Select(p => (IReadOnlyList<int>)Tokenizer.Encode(p).Where(id => id != _imageId).ToList()).ToList(), PadId, Device);
 
@@ -140,6 +177,17 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
 
     /// <inheritdoc />
+    public Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions) => CompletionLogits(images?.Values!, prompts, completions);
+
+    /// <inheritdoc />
+    public Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0) =>
+        CompletionLogProbs(images?.Values!, prompts, completions, temperature);
+
+    /// <summary>Logits over the completion positions for images given as a stacked [B, 3, S, S] tensor.</summary>
+    /// <param name="pixels">Images.</param>
+    /// <param name="prompts">Left-padded prompts.</param>
+    /// <param name="completions">Right-padded completions.</param>
+    /// <returns>Logits [B, Tc, V].</returns>
     public Tensor CompletionLogits(Tensor pixels, TokenBatch prompts, TokenBatch completions)
     {
         using var scope = NewDisposeScope();
@@ -149,7 +197,12 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         return logits.narrow(1, prompts.Length - 1, completions.Length).MoveToOuterDisposeScope();
     }
 
-    /// <inheritdoc />
+    /// <summary>Per-token log-probabilities for images given as a stacked [B, 3, S, S] tensor.</summary>
+    /// <param name="pixels">Images.</param>
+    /// <param name="prompts">Left-padded prompts.</param>
+    /// <param name="completions">Right-padded completions.</param>
+    /// <param name="temperature">Logit temperature.</param>
+    /// <returns>Log-probabilities [B, Tc].</returns>
     public Tensor CompletionLogProbs(Tensor pixels, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
     {
         using var scope = NewDisposeScope();
@@ -164,51 +217,30 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     }
 
     /// <inheritdoc />
-    public GenerationResult Generate(Tensor pixels, TokenBatch prompts, GenerationOptions options) => GenerateCore(pixels, prompts, options, null);
-
-    /// <summary>
-    /// Generates one completion for one prompt and reports each new token id as soon as it is chosen (for streaming);
-    /// the tokens are exactly those <see cref="Generate(Tensor, TokenBatch, GenerationOptions)"/> draws with the same
-    /// options and seed.
-    /// </summary>
-    /// <param name="pixels">One image [1, 3, S, S].</param>
-    /// <param name="prompt">One prompt (a batch of one).</param>
-    /// <param name="options">Sampling settings; <see cref="GenerationOptions.NumReturnSequences"/> must be 1.</param>
-    /// <param name="onToken">Called on the generating thread with each new token id, the end token included; return
-    /// false to stop early (the result is then marked truncated unless that token was the end token).</param>
-    /// <returns>The completion.</returns>
-    /// <exception cref="ArgumentException">More than one prompt or return sequence.</exception>
-    public GenerationResult Generate(Tensor pixels, TokenBatch prompt, GenerationOptions options, Func<int, bool> onToken)
+    public GenerationResult Generate(ImageBatch images, TokenBatch prompts, GenerationOptions options, Func<int, bool>? onToken = null)
     {
-        ArgumentNullException.ThrowIfNull(prompt);
-        ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(onToken);
-        if (prompt.Rows != 1 || options.NumReturnSequences != 1)
-        {
-            throw new ArgumentException($"Token callbacks need one prompt and one return sequence (got {prompt.Rows} prompts, {options.NumReturnSequences} sequences).", nameof(options));
-        }
-
-        return GenerateCore(pixels, prompt, options, onToken);
+        ArgumentNullException.ThrowIfNull(images);
+        return Generate(images.Values, prompts, options, onToken);
     }
 
-    private GenerationResult GenerateCore(Tensor pixels, TokenBatch prompts, GenerationOptions options, Func<int, bool>? onToken)
+    /// <summary>Samples completions from images given as a stacked [B, 3, S, S] tensor (see <see cref="Generate(ImageBatch, TokenBatch, GenerationOptions, Func{int, bool})"/>).</summary>
+    /// <param name="pixels">Images [B, 3, S, S] in [0, 1].</param>
+    /// <param name="prompts">Left-padded prompts.</param>
+    /// <param name="options">Sampling settings.</param>
+    /// <param name="onToken">Per-token callback (one prompt, one sequence), or null.</param>
+    /// <returns>B·G completions, prompt-major.</returns>
+    public GenerationResult Generate(Tensor pixels, TokenBatch prompts, GenerationOptions options, Func<int, bool>? onToken = null)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        if (options.NumReturnSequences < 1 || options.MaxNewTokens < 1)
-        {
-            throw new ArgumentException("NumReturnSequences and MaxNewTokens must be at least 1.", nameof(options));
-        }
-
+        ArgumentNullException.ThrowIfNull(prompts);
+        Decoding.Validate(options, prompts.Rows, onToken);
         if (Config.ImageTokens + prompts.Length + options.MaxNewTokens > Config.MaxSequence)
         {
             throw new ArgumentException($"Prompt ({prompts.Length} tokens) + {options.MaxNewTokens} new tokens exceed the model's {Config.MaxSequence - Config.ImageTokens} text positions.");
         }
 
-        using var quiet = GcQuietRegion.Enter();
         using var noGrad = no_grad();
-        using var outer = NewDisposeScope();
+        using var scope = NewDisposeScope();
         int g = options.NumReturnSequences;
-        using var generator = options.Seed is long seed ? new Generator((ulong)seed, Device) : null;
         var inputPixels = pixels;
         var ids = prompts.Ids;
         var mask = prompts.Mask;
@@ -227,78 +259,15 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             cache.Expand(g);
         }
 
-        long n = logits.shape[0];
-        var tokens = new List<Tensor>();
-        var logProbs = new List<Tensor>();
-        var masks = new List<Tensor>();
-        var finished = zeros(n, dtype: ScalarType.Bool, device: Device);
-        for (int step = 0; step < options.MaxNewTokens; step++)
-        {
-            using var stepScope = NewDisposeScope();
-            var (next, lp) = Sample(logits, options, generator);
-            next = next.masked_fill(finished, PadId);
-            lp = lp.masked_fill(finished, 0f);
-            var alive = finished.logical_not();
-            tokens.Add(next.MoveToOuterDisposeScope());
-            logProbs.Add(lp.MoveToOuterDisposeScope());
-            masks.Add(alive.to_type(int64).MoveToOuterDisposeScope());
-            var nowFinished = (finished | next.eq(EosId)).MoveToOuterDisposeScope();
-            finished = nowFinished;
-            if (onToken is not null && !onToken((int)next.item<long>()))
-            {
-                break;
-            }
-
-            if (finished.all().item<bool>())
-            {
-                break;
-            }
-
-            logits = Model.Decode(next.unsqueeze(1), cache).select(1, 0).MoveToOuterDisposeScope();
-        }
-
-        var idTensor = stack(tokens, 1);
-        var maskTensor = stack(masks, 1);
-        var lpTensor = stack(logProbs, 1);
-        var truncated = finished.logical_not().cpu().data<bool>().ToArray();
-        long[] flat = idTensor.cpu().data<long>().ToArray();
-        int width = (int)idTensor.shape[1];
-        var texts = Enumerable.Range(0, (int)n).Select(r => Decode(flat.Skip(r * width).Take(width).Select(v => (int)v))).ToList();
-        var result = new GenerationResult(
-            new TokenBatch(idTensor.MoveToOuterDisposeScope(), maskTensor.MoveToOuterDisposeScope()),
-            lpTensor.MoveToOuterDisposeScope(), truncated, texts);
-        return result;
+        var result = Decoding.Run(this, logits, next => Model.Decode(next, cache).select(1, 0), options, onToken);
+        return result.MoveToOuterDisposeScope();
     }
 
-    private static (Tensor Token, Tensor LogProb) Sample(Tensor logits, GenerationOptions options, Generator? generator)
+    /// <inheritdoc />
+    public Tensor InputEmbeddings()
     {
-        if (options.Temperature <= 0)
-        {
-            var greedy = logits.argmax(-1);
-            var lpGreedy = logits.log_softmax(-1).gather(1, greedy.unsqueeze(1)).squeeze(1);
-            return (greedy, lpGreedy);
-        }
-
-        var scaled = logits / options.Temperature;
-        var logProbs = scaled.log_softmax(-1);
-        var filtered = scaled;
-        if (options.TopK > 0 && options.TopK < scaled.shape[1])
-        {
-            var (top, _) = scaled.topk(options.TopK, -1, true, true);
-            filtered = filtered.masked_fill(filtered < top.narrow(1, options.TopK - 1, 1), float.NegativeInfinity);
-        }
-
-        if (options.TopP < 1.0)
-        {
-            var (sorted, order) = filtered.sort(-1, true, false);
-            var probs = sorted.softmax(-1);
-            var remove = (probs.cumsum(-1) - probs) > options.TopP;
-            sorted = sorted.masked_fill(remove, float.NegativeInfinity);
-            filtered = full_like(filtered, float.NegativeInfinity).scatter(-1, order, sorted);
-        }
-
-        var token = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(1);
-        return (token, logProbs.gather(1, token.unsqueeze(1)).squeeze(1));
+        var weight = Model.named_parameters().First(p => p.name == "embed_tokens.weight").parameter;
+        return weight.detach().to(ScalarType.Float32).cpu().clone();
     }
 
     /// <inheritdoc />

@@ -1,6 +1,6 @@
 using AnatomyR1.Data;
 
-namespace AnatomyR1.TorchSharp.Policy;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// The compact prompt the small policy reads: the question, then one line per option written the way the reasoning

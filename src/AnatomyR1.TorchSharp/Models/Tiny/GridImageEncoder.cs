@@ -3,7 +3,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace AnatomyR1.TorchSharp.Models;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// Image encoder: stride-2 3×3 convolutions with SiLU, average-pooled onto a Grid × Grid map (one token per scene

@@ -1,6 +1,6 @@
 using AnatomyR1.Synthetic;
 
-namespace AnatomyR1.TorchSharp.Tokenization;
+namespace AnatomyR1.TorchSharp.Models.Tiny;
 
 /// <summary>
 /// The default vocabulary of the small model: the words of the SSG-VQA question templates, the synthetic scenes'

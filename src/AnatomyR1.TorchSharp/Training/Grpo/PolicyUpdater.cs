@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using AnatomyR1.TorchSharp.Policy;
+using AnatomyR1.TorchSharp.Training.Grpo.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
+using Parameter = global::TorchSharp.Modules.Parameter;
+
+namespace AnatomyR1.TorchSharp.Training.Grpo;
+
+/// <summary>
+/// The GRPO policy update: AdamW over the language (and, unless frozen, vision) parameters with their own learning
+/// rates, the frozen reference policy, preparing a generation batch's tensors (advantages, masks, old and reference
+/// log-probabilities per micro-batch), and one optimiser step over the micro-batches (clipped objective, k3 KL, the
+/// loss type's normalisation, GPG scaling, gradient clipping, non-finite detection).
+/// </summary>
+internal sealed class PolicyUpdater : IDisposable
+{
+    private readonly IVisionLanguagePolicy _policy;
+    private readonly GrpoOptions _options;
+    private readonly GrpoLoss _loss;
+    private readonly global::TorchSharp.Modules.AdamW _optimizer;
+    private readonly List<Parameter> _languageParameters;
+    private readonly List<Parameter> _visionParameters;
+    private readonly List<Parameter> _frozen = new();
+
+    public PolicyUpdater(IVisionLanguagePolicy policy, GrpoOptions options, IVisionLanguagePolicy? reference)
+    {
+        _policy = policy;
+        _options = options;
+        _loss = options.Loss ?? GrpoLoss.For(options.LossType);
+        var vision = new HashSet<IntPtr>(policy.VisionEncoderParameters().Select(p => p.Handle));
+        _visionParameters = policy.TrainableParameters().Where(p => vision.Contains(p.Handle)).ToList();
+        _languageParameters = policy.TrainableParameters().Where(p => !vision.Contains(p.Handle)).ToList();
+        if (options.FreezeVisionEncoder)
+        {
+            foreach (var p in _visionParameters)
+            {
+                p.requires_grad = false;
+                _frozen.Add(p);
+            }
+
+            _visionParameters.Clear();
+        }
+
+        var groups = new List<global::TorchSharp.Modules.AdamW.ParamGroup>
+        {
+            new(_languageParameters, lr: options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay, amsgrad: false, maximize: false),
+        };
+        if (_visionParameters.Count > 0)
+        {
+            groups.Add(new(_visionParameters, lr: options.VisionLearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay, amsgrad: false, maximize: false));
+        }
+
+        _optimizer = optim.AdamW(groups, options.LearningRate);
+        Reference = reference ?? (options.Beta > 0 ? policy.CreateFrozenCopy() : null);
+    }
+
+    /// <summary>The frozen reference policy (null when β = 0).</summary>
+    public IVisionLanguagePolicy? Reference { get; }
+
+    /// <summary>Sets the warm-up-scaled learning rates of <paramref name="step"/>; returns the language model's.</summary>
+    public double SetLearningRates(int step)
+    {
+        double scale = _options.WarmupSteps == 0 ? 1.0 : Math.Min(1.0, (double)step / _options.WarmupSteps);
+        var groups = _optimizer.ParamGroups.ToList();
+        groups[0].LearningRate = _options.LearningRate * scale;
+        if (groups.Count > 1)
+        {
+            groups[1].LearningRate = _options.VisionLearningRate * scale;
+        }
+
+        return _options.LearningRate * scale;
+    }
+
+    public void ZeroGrad() => _optimizer.zero_grad();
+
+    public void SaveOptimizer(string path) => _optimizer.save_state_dict(path);
+
+    public void LoadOptimizer(string path) => _optimizer.load_state_dict(path);
+
+    /// <summary>Advantages and the per-micro-batch tensors of a finite generation batch (old and reference log-probs without gradient).</summary>
+    public void Prepare(RolloutBatch batch, RolloutCollector collector)
+    {
+        var clock = Stopwatch.StartNew();
+        var rewards = batch.Groups.SelectMany(g => g.Rewards).ToArray();
+        var sizes = batch.Groups.Select(g => g.Size).ToArray();
+        batch.Advantages = GrpoAdvantages.Compute(rewards, sizes, _options.ScaleRewards);
+        int perMicro = (int)Math.Ceiling((double)batch.Groups.Count / _options.GradientAccumulationSteps);
+        int row = 0;
+        for (int start = 0; start < batch.Groups.Count; start += perMicro)
+        {
+            var groups = batch.Groups.Skip(start).Take(perMicro).ToList();
+            int rows = groups.Sum(g => g.Size);
+            using var scope = NewDisposeScope();
+            var micro = new MicroBatch
+            {
+                Images = collector.Images(groups.SelectMany(g => Enumerable.Repeat(g.ExampleIndex, g.Size)).ToList()),
+                Prompts = _policy.EncodePrompts(groups.SelectMany(g => g.Prompts).ToList()),
+                Completions = TokenBatch.RightPadded(groups.SelectMany(g => g.Tokens.Select(t => (IReadOnlyList<int>)t)).ToList(), _policy.PadId, _policy.Device),
+                Advantages = tensor(batch.Advantages.Skip(row).Take(rows).ToArray(), device: _policy.Device),
+                Truncated = tensor(groups.SelectMany(g => g.Truncated).Select(t => t ? 1f : 0f).ToArray(), device: _policy.Device),
+            };
+            var mask = micro.Completions.Mask.to_type(ScalarType.Float32);
+            if (_options.MaskTruncatedCompletions)
+            {
+                mask = mask * (1 - micro.Truncated).unsqueeze(1);
+            }
+
+            micro.LossMask = mask;
+            using (no_grad())
+            {
+                if (_options.NumIterations > 1)
+                {
+                    micro.OldLogProbs = _policy.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Temperature);
+                }
+
+                if (Reference is not null)
+                {
+                    micro.ReferenceLogProbs = Reference.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Temperature);
+                }
+            }
+
+            micro.DetachAll();
+            batch.MicroBatches.Add(micro);
+            row += rows;
+        }
+
+        batch.TokenCount = batch.MicroBatches.Sum(m => (long)m.LossMask!.sum().item<float>());
+        batch.ReferenceSeconds = clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>One optimiser step over the batch's micro-batches; false (and no step) when the loss or the gradient is not finite.</summary>
+    public bool Optimise(RolloutBatch batch, Action<string, double> add)
+    {
+        var clock = Stopwatch.StartNew();
+        _policy.SetTraining(true);
+        _optimizer.zero_grad();
+        int zeroGroups = batch.Groups.Count(g => g.ZeroStd);
+        double alpha = _options.Gpg ? GrpoObjective.GpgAlpha(batch.Groups.Count, zeroGroups) : 1.0;
+        var context = new GrpoLossContext(batch.TokenCount, _options.MaxNewTokens, batch.MicroBatches.Count);
+        double tokens = 0, klSum = 0, lowSum = 0, highSum = 0, entropySum = 0, lossSum = 0;
+        bool finite = true;
+        foreach (var micro in batch.MicroBatches)
+        {
+            using var scope = NewDisposeScope();
+            var logits = _policy.CompletionLogits(micro.Images!, micro.Prompts!, micro.Completions!);
+            if (_options.Temperature != 1.0)
+            {
+                logits = logits / _options.Temperature;
+            }
+
+            var all = logits.log_softmax(-1);
+            var logProbs = all.gather(2, micro.Completions!.Ids.unsqueeze(2)).squeeze(2);
+            var mask = micro.LossMask!;
+            var old = micro.OldLogProbs ?? logProbs.detach();
+            var terms = GrpoObjective.Compute(logProbs, old, micro.ReferenceLogProbs, micro.Advantages!, _options.EpsilonLow, _options.EpsilonHigh, _options.Beta, _options.Gpg);
+            var loss = _loss.Reduce(terms.Loss, mask, context);
+            if (alpha != 1.0)
+            {
+                loss = loss * alpha;
+            }
+
+            double lossValue = loss.item<float>();
+            if (!double.IsFinite(lossValue))
+            {
+                finite = false;
+                break;
+            }
+
+            loss.backward();
+            lossSum += lossValue;
+            tokens += mask.sum().item<float>();
+            using (no_grad())
+            {
+                var entropy = -(all.exp() * all).sum(-1);
+                entropySum += (entropy * mask).sum().item<float>();
+                if (terms.Kl is not null)
+                {
+                    klSum += (terms.Kl * mask).sum().item<float>();
+                }
+
+                lowSum += (terms.LowClipped * mask).sum().item<float>();
+                highSum += (terms.HighClipped * mask).sum().item<float>();
+            }
+        }
+
+        double gradNorm = double.NaN;
+        if (finite)
+        {
+            var parameters = _languageParameters.Concat(_visionParameters).ToList();
+            gradNorm = nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm > 0 ? _options.MaxGradientNorm : double.MaxValue);
+            finite = double.IsFinite(gradNorm);
+            if (finite)
+            {
+                _optimizer.step();
+            }
+        }
+
+        _policy.SetTraining(false);
+        double n = Math.Max(tokens, 1);
+        add("loss", finite ? lossSum : double.NaN);
+        if (Reference is not null)
+        {
+            add("kl", klSum / n);
+        }
+
+        if (!_options.Gpg)
+        {
+            add("clip_ratio/low_mean", lowSum / n);
+            add("clip_ratio/high_mean", highSum / n);
+            add("clip_ratio/region_mean", (lowSum + highSum) / n);
+        }
+        else
+        {
+            add("gpg/alpha", alpha);
+        }
+
+        add("entropy", entropySum / n);
+        add("grad_norm", gradNorm);
+        add("time/backward", clock.Elapsed.TotalSeconds);
+        return finite;
+    }
+
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Reference?.Dispose();
+        foreach (var p in _frozen)
+        {
+            p.requires_grad = true;
+        }
+    }
+}
