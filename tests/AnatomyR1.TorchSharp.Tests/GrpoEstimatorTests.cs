@@ -70,7 +70,7 @@ public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
     }
 
     [Fact]
-    public void MissingAnswersAndWrongPixelSizesAreClearErrors()
+    public void MissingAnswersAndMalformedPixelVectorsAreClearErrorsButAnyImageSizeTrains()
     {
         var ml = new MLContext(seed: 1);
         var noAnswer = ml.Data.LoadFromEnumerable(_data.Train.Select(s => new { s.ImagePath, s.Question, s.Options }));
@@ -82,10 +82,32 @@ public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
             .Append(ml.Transforms.ResizeImages("Image", 32, 32))
             .Append(ml.Transforms.ExtractPixels("Pixels", "Image"))
             .Fit(ml.Data.LoadFromEnumerable(_data.Train)).Transform(ml.Data.LoadFromEnumerable(_data.Train));
-        var wrongSize = ml.AnatomyR1().Grpo(steps: 1, batchSize: 2, numGenerations: 2, pixelsColumn: "Pixels", device: "cpu");
-        var bad = Assert.Throws<InvalidDataException>(() => wrongSize.Fit(small));
-        Assert.Contains("'Pixels' has 3072 values", bad.Message);
+        // 32×32 pixels (ExtractPixels declares [3, 32, 32]) are resized by the policy's image processor.
+        var otherSize = ml.AnatomyR1().Grpo(steps: 1, batchSize: 2, numGenerations: 2, pixelsColumn: "Pixels", device: "cpu");
+        using (var trained = otherSize.Fit(small))
+        {
+            Assert.Single(otherSize.History);
+        }
+
+        // A vector that is no RGB image of any size is rejected naming the row and the column.
+        var malformed = ml.Data.LoadFromEnumerable(_data.Train.Take(3).Select(s => new PixelRow { Question = s.Question, Options = s.Options, CorrectIndex = s.CorrectIndex, Pixels = new float[100] }));
+        var bad = Assert.Throws<InvalidDataException>(() => otherSize.Fit(malformed));
+        Assert.Contains("Row 0", bad.Message);
+        Assert.Contains("column 'Pixels'", bad.Message);
+        Assert.Contains("100 values", bad.Message);
         Assert.Throws<ArgumentException>(() => ml.AnatomyR1().Grpo(numGenerations: 1));
+    }
+
+    private sealed class PixelRow
+    {
+        public string Question { get; set; } = string.Empty;
+
+        public string[] Options { get; set; } = Array.Empty<string>();
+
+        public int CorrectIndex { get; set; }
+
+        [Microsoft.ML.Data.VectorType(100)]
+        public float[] Pixels { get; set; } = Array.Empty<float>();
     }
 
     private sealed class Progress : IProgress<GrpoStepMetrics>
