@@ -51,7 +51,8 @@ public sealed class AnatomicalSimilarityEstimator : IEstimator<AnatomicalSimilar
     /// <summary>Fits on S(q) values already computed with this estimator's measure and aggregation (NaN where undefined).</summary>
     /// <param name="scores">S(q) of every training row.</param>
     /// <returns>The transformer with the stage bounds of these scores.</returns>
-    internal AnatomicalSimilarityTransformer FitScores(IReadOnlyList<float> scores)
+    /// <exception cref="ArgumentException">No score is finite.</exception>
+    public AnatomicalSimilarityTransformer FitScores(IReadOnlyList<float> scores)
     {
         var finite = scores.Where(float.IsFinite).ToArray();
         if (finite.Length == 0)

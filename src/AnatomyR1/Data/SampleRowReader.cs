@@ -8,7 +8,7 @@ namespace AnatomyR1.Data;
 /// present, <c>Options</c> (required), <c>CorrectIndex</c> and <c>RecordIndex</c> (any number type), and optionally a
 /// Single column such as <c>OptionSimilarity</c>. Missing optional columns leave the sample's defaults.
 /// </summary>
-internal sealed class SampleRowReader
+public sealed class SampleRowReader
 {
     private static readonly string[] TextColumns =
     {
