@@ -3,9 +3,17 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnatomyR1.Cli;
 using AnatomyR1.Data;
+using AnatomyR1.Evaluation;
+using AnatomyR1.Prompts;
+using AnatomyR1.Synthetic;
+using AnatomyR1.Testing.Policies;
+using AnatomyR1.TorchSharp.Estimators;
+using AnatomyR1.TorchSharp.Policy;
 using Xunit;
 
-namespace AnatomyR1.Tests;
+namespace AnatomyR1.Cli.Tests;
+
+using AnatomyR1.Tests;
 
 /// <summary>The anatomy-r1 command end to end, in process, with captured output.</summary>
 public sealed class CliTests
@@ -281,5 +289,47 @@ public sealed class SynthCliTests
         // A second run into the same folder is refused (exit 1), and --families rejects unknown names (exit 2).
         Assert.Equal(ExitCodes.BadInput, CliApp.Run(new[] { "synth", "--out", output, "--count", "5" }, new StringWriter(), stderr));
         Assert.Equal(ExitCodes.Usage, CliApp.Run(new[] { "synth", "--out", output, "--families", "three-hop" }, new StringWriter(), new StringWriter()));
+    }
+
+    [Fact]
+    public void EvalAnswersWithAPolicyOfAnyRegisteredArchitecture()
+    {
+        PatchPolicy.Register();
+        using var dir = new TempDir();
+        SyntheticDatasetWriter.Write(dir.Path, new SyntheticDatasetOptions { Count = 20, Seed = 3 }, overwrite: true);
+        string data = System.IO.Path.Combine(dir.Path, "test.json");
+        string model = System.IO.Path.Combine(dir.Path, "patch-policy");
+        using (var policy = PatchPolicy.Create(seed: 1))
+        {
+            policy.Save(model);
+        }
+
+        var (code, output, error) = Invoke("eval", "--data", data, "--model", model, "--json", "--device", "cpu");
+        Assert.Equal(ExitCodes.Ok, code);
+        Assert.Equal(string.Empty, error);
+        var json = JsonNode.Parse(output)!;
+
+        // The same questions answered by the same folder through the library give the same metrics.
+        var questions = VqaDataLoader.Load(data).Samples.Where(s => s.IsMultipleChoice).ToList();
+        var ml = new Microsoft.ML.MLContext(seed: 0);
+        using var transformer = new VlmTransformer(PolicyRegistry.Load(model, "cpu"));
+        Assert.IsType<PatchPolicy>(transformer.Policy);
+        var expected = new VqaEvaluator(new VqaEvaluatorOptions { Strategy = AnswerExtractionStrategy.TagLetter }).Evaluate(transformer.Transform(ml.Data.LoadFromEnumerable(questions)));
+        Assert.Equal(JsonNode.Parse(expected.ToJson())!.ToJsonString(), json.ToJsonString());
+        Assert.Equal(questions.Count, (int)json["overall"]!["count"]!);
+
+        // A folder whose model type nobody registered is a clear, one-line error.
+        File.WriteAllText(System.IO.Path.Combine(model, "config.json"), "{\"model_type\": \"unknown-vlm\"}");
+        var (badCode, _, badError) = Invoke("eval", "--data", data, "--model", model, "--device", "cpu");
+        Assert.Equal(ExitCodes.BadInput, badCode);
+        Assert.Contains("model_type 'unknown-vlm' is not registered", badError, StringComparison.Ordinal);
+    }
+
+    private static (int Code, string Out, string Err) Invoke(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
     }
 }
