@@ -38,7 +38,7 @@ public class GrpoBenchmarks
         var train = VqaDataLoader.Load(Path.Combine(_folder, "train.json")).Samples;
         _policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         // Steps are "unbounded": the benchmark calls RunStep as often as it needs.
-        var options = new GrpoOptions { Steps = int.MaxValue, BatchSize = 4, NumGenerations = 8, MaxNewTokens = 64, Beta = Beta, LearningRate = 1e-5, VisionLearningRate = 1e-5, WarmupSteps = 0 };
+        var options = new GrpoOptions { Steps = int.MaxValue, BatchSize = 4, NumGenerations = 8, Beta = Beta, LearningRate = 1e-5, VisionLearningRate = 1e-5, WarmupSteps = 0, Generation = new GenerationOptions { MaxNewTokens = 64 } };
         _trainer = new GrpoTrainer(_policy, train.Select(s => new GrpoExample(s)).ToList(), options);
     }
 

@@ -69,7 +69,7 @@ foreach (int seed in seeds)
     foreach (string method in methods.Where(m => m != "sft"))
     {
         using var policy = BuiltInPolicy.Load("cpu");
-        var options = new GrpoOptions { Steps = steps, BatchSize = 8, NumGenerations = 8, MaxNewTokens = 64, Seed = seed };
+        var options = new GrpoOptions { Steps = steps, BatchSize = 8, NumGenerations = 8, Seed = seed, Generation = new GenerationOptions { MaxNewTokens = 64 } };
         List<GrpoExample> examples;
         if (ablations.TryGetValue(method, out var make))
         {

@@ -55,7 +55,7 @@ internal static class DemoCommand
             foreach (string method in new[] { TrainingMethods.Grpo, TrainingMethods.AnatomyR1 })
             {
                 using var policy = BuiltInPolicy.Load(parse.GetValue(device)!);
-                var options = new GrpoOptions { Steps = parse.GetValue(steps), BatchSize = 8, NumGenerations = 8, MaxNewTokens = 64, Seed = parse.GetValue(seed) };
+                var options = new GrpoOptions { Steps = parse.GetValue(steps), BatchSize = 8, NumGenerations = 8, Seed = parse.GetValue(seed), Generation = new GenerationOptions { MaxNewTokens = 64 } };
                 TrainingMethods.Configure(method, options, GdqaMode.Static);
                 var examples = TrainingMethods.Examples(method, train, policy, variants: 4, seed: parse.GetValue(seed));
                 var runClock = System.Diagnostics.Stopwatch.StartNew();

@@ -82,10 +82,17 @@ internal static class TrainCommand
 
             var options = new GrpoOptions
             {
-                Steps = parse.GetValue(steps), Seed = parse.GetValue(seed), BatchSize = parse.GetValue(batch), NumGenerations = parse.GetValue(generations),
-                LearningRate = parse.GetValue(lr), VisionLearningRate = parse.GetValue(lr), Beta = parse.GetValue(beta), MaxNewTokens = parse.GetValue(maxTokens),
+                Steps = parse.GetValue(steps),
+                Seed = parse.GetValue(seed),
+                BatchSize = parse.GetValue(batch),
+                NumGenerations = parse.GetValue(generations),
+                LearningRate = parse.GetValue(lr),
+                VisionLearningRate = parse.GetValue(lr),
+                Beta = parse.GetValue(beta),
                 LossType = parse.GetValue(loss) switch { "bnpo" => GrpoLossType.Bnpo, "dr-grpo" => GrpoLossType.DrGrpo, "dapo" => GrpoLossType.Dapo, _ => GrpoLossType.Grpo },
-                DynamicSampling = parse.GetValue(dynamic), CheckpointEvery = parse.GetValue(checkpointEvery),
+                DynamicSampling = parse.GetValue(dynamic),
+                CheckpointEvery = parse.GetValue(checkpointEvery),
+                Generation = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens) },
             };
             TrainingMethods.Configure(chosen, options, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
             try

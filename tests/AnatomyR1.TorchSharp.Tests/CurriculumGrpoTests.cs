@@ -80,7 +80,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         double overall = examples.Average(e => (double)e.OptionSimilarity!.Value);
         GrpoOptions Options(CurriculumOptions? curriculum) => new()
         {
-            Steps = 20, BatchSize = 8, NumGenerations = 2, MaxNewTokens = 4, Beta = 0, LearningRate = 1e-6, VisionLearningRate = 1e-6, WarmupSteps = 0, Seed = 4,
+            Steps = 20, BatchSize = 8, NumGenerations = 2, Beta = 0, LearningRate = 1e-6, VisionLearningRate = 1e-6, WarmupSteps = 0, Seed = 4, Generation = new GenerationOptions { MaxNewTokens = 4 },
             Curriculum = curriculum,
         };
 
@@ -115,7 +115,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
     {
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var examples = _data.Train.Take(10).Select(s => new GrpoExample(s)).ToList();
-        var o = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 8, Beta = 0, Curriculum = new CurriculumOptions() };
+        var o = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Beta = 0, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } };
         var ex = Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, examples, o));
         Assert.Contains("Training example 0", ex.Message);
         Assert.Contains("S(q)", ex.Message);
@@ -131,7 +131,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         var examples = _data.Train.Select((s, i) => new GrpoExample(s) { OptionSimilarity = (i * 37 % 101) / 101f }).ToList();
         GrpoOptions Options(double c0) => new()
         {
-            Steps = 4, BatchSize = 4, NumGenerations = 2, MaxNewTokens = 8, Beta = 0, WarmupSteps = 0, Seed = 9, CheckpointEvery = 2, KeepCheckpoints = 0,
+            Steps = 4, BatchSize = 4, NumGenerations = 2, Beta = 0, WarmupSteps = 0, Seed = 9, CheckpointEvery = 2, KeepCheckpoints = 0, Generation = new GenerationOptions { MaxNewTokens = 8 },
             Curriculum = new CurriculumOptions { StartFraction = c0, Pacing = CurriculumPacing.Root },
         };
         string run = Path.Combine(Path.GetTempPath(), "anatomyr1-ascl-resume-" + Guid.NewGuid().ToString("N")[..8]);
@@ -168,7 +168,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         using var start = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var grpo = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
         {
-            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 48, Beta = 0, Seed = 3, Curriculum = new CurriculumOptions() },
+            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Beta = 0, Seed = 3, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 48 } },
             Device = "cpu",
         });
         var pipeline = ml.AnatomyR1().AnatomicalSimilarity(start).Append(grpo);
@@ -205,7 +205,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         // Without an OptionSimilarity column the curriculum scores S(q) with the starting policy's embeddings.
         var plain = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
         {
-            Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 8, Beta = 0, Curriculum = new CurriculumOptions() },
+            Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 2, Beta = 0, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             Device = "cpu",
         });
         plain.Fit(train).Dispose();

@@ -44,7 +44,14 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         }), 0f);
         var o = new GrpoOptions
         {
-            Steps = 2, BatchSize = 3, NumGenerations = 8, MaxNewTokens = 24, Beta = 0, Seed = 2, Rewards = rewards, Gdqa = new GdqaTrainingOptions(),
+            Steps = 2,
+            BatchSize = 3,
+            NumGenerations = 8,
+            Beta = 0,
+            Seed = 2,
+            Rewards = rewards,
+            Gdqa = new GdqaTrainingOptions(),
+            Generation = new GenerationOptions { MaxNewTokens = 24 },
         };
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         using var trainer = new GrpoTrainer(policy, examples, o);
@@ -73,7 +80,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         var examples = _data.Train.Take(6).Select(s => new GrpoExample(s) { Variants = augmenter.Augment(s).Variants.Select(v => v.ToSample(s)).ToList() }).ToList();
         GrpoOptions Options() => new()
         {
-            Steps = 6, BatchSize = 3, NumGenerations = 4, MaxNewTokens = 24, Beta = 0, Seed = 4, WarmupSteps = 0,
+            Steps = 6, BatchSize = 3, NumGenerations = 4, Beta = 0, Seed = 4, WarmupSteps = 0, Generation = new GenerationOptions { MaxNewTokens = 24 },
             Gdqa = new GdqaTrainingOptions { Mode = GdqaMode.Adaptive }, CheckpointEvery = 3, KeepCheckpoints = 0,
         };
         string run = Path.Combine(Path.GetTempPath(), "anatomyr1-gdqa-" + Guid.NewGuid().ToString("N")[..8]);
@@ -114,7 +121,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var grpo = ml.AnatomyR1().Grpo(new AnatomyR1.TorchSharp.Estimators.VlmGrpoTrainerOptions
         {
-            Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 4, MaxNewTokens = 16, Beta = 0, Seed = 3, Gdqa = new GdqaTrainingOptions() },
+            Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 4, Beta = 0, Seed = 3, Gdqa = new GdqaTrainingOptions(), Generation = new GenerationOptions { MaxNewTokens = 16 } },
             Device = "cpu",
         });
         var model = ml.AnatomyR1().GroupDiversityAugment(variantCount: 2, difficulty: DifficultySelection.All).Append(grpo).Fit(train);

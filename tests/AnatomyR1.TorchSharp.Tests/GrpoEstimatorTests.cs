@@ -1,6 +1,7 @@
 using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Estimators;
+using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -26,7 +27,7 @@ public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
         var seen = new List<GrpoStepMetrics>();
         var estimator = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
         {
-            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 4, MaxNewTokens = 48, Seed = 3 },
+            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 4, Seed = 3, Generation = new GenerationOptions { MaxNewTokens = 48 } },
             ImageInput = VlmImageInput.FromPixels("Pixels"),
             Device = "cpu",
             Progress = new Progress(seen.Add),

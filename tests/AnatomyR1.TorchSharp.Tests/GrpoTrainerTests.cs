@@ -19,7 +19,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
 
     private static GrpoOptions Small(int steps = 2) => new()
     {
-        Steps = steps, BatchSize = 2, NumGenerations = 4, MaxNewTokens = 48, LearningRate = 1e-3, VisionLearningRate = 1e-3, WarmupSteps = 0, Seed = 5,
+        Steps = steps, BatchSize = 2, NumGenerations = 4, LearningRate = 1e-3, VisionLearningRate = 1e-3, WarmupSteps = 0, Seed = 5, Generation = new GenerationOptions { MaxNewTokens = 48 },
     };
 
     [Theory]
@@ -27,7 +27,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
     [InlineData("EpsilonLow")]
     [InlineData("EpsilonHigh")]
     [InlineData("BatchSize")]
-    [InlineData("Temperature")]
+    [InlineData("Generation.Temperature")]
     public void InvalidOptionsAreRejectedNamingTheOption(string option)
     {
         var o = Small();
@@ -36,8 +36,8 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             case "NumGenerations": o.NumGenerations = 1; break;
             case "EpsilonLow": o.EpsilonLow = 0; break;
             case "EpsilonHigh": o.EpsilonHigh = -0.1; break;
-            case "BatchSize": o.BatchSize = 64; o.NumGenerations = 64; o.MaxNewTokens = 64; break;
-            case "Temperature": o.Temperature = 0; break;
+            case "BatchSize": o.BatchSize = 64; o.NumGenerations = 64; o.Generation = o.Generation with { MaxNewTokens = 64 }; break;
+            case "Generation.Temperature": o.Generation = o.Generation with { Temperature = 0 }; break;
         }
 
         var ex = Assert.Throws<ArgumentException>(() => o.Validate());

@@ -152,8 +152,15 @@ public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
         var reward = new DelegateRewardFunction("letter_a", b => b.Completions.Select(c => (float?)(c.Length == 0 ? 0f : c.Count(ch => ch == 'A') / (float)c.Length)).ToList());
         var options = new GrpoOptions
         {
-            Steps = 30, BatchSize = 4, NumGenerations = 8, MaxNewTokens = 8, LearningRate = 3e-3, WarmupSteps = 0, Beta = 0, Seed = 1,
+            Steps = 30,
+            BatchSize = 4,
+            NumGenerations = 8,
+            LearningRate = 3e-3,
+            WarmupSteps = 0,
+            Beta = 0,
+            Seed = 1,
             Rewards = new WeightedRewards().Add(reward),
+            Generation = new GenerationOptions { MaxNewTokens = 8 },
         };
         using var trainer = new GrpoTrainer(policy, examples, options);
         var history = trainer.Train();
@@ -201,7 +208,7 @@ public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
 
         var grpo = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
         {
-            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, MaxNewTokens = 8, Seed = 3, Curriculum = new CurriculumOptions() },
+            Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Seed = 3, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             InitialPolicyFolder = dir.Sub("warm"),
             Device = "cpu",
         });

@@ -62,7 +62,7 @@ IDataView test = ml.Data.LoadAnatomyR1Json(Path.Combine(data, "test.json"));
 
 // The built-in checkpoint comes with the AnatomyR1.TorchSharp package (copied beside this program).
 using var start = BuiltInPolicy.Load("cpu");
-Check(BuiltInPolicy.Folder().StartsWith(AppContext.BaseDirectory, StringComparison.Ordinal), $"built-in checkpoint found beside the application ({start.ParameterCount:N0} parameters)");
+Check(BuiltInPolicy.Folder().StartsWith(AppContext.BaseDirectory, StringComparison.Ordinal), $"built-in checkpoint found beside the application ({start.TrainableParameterCount():N0} parameters)");
 
 var pipeline = ml.AnatomyR1().AnatomicalSimilarity(start)
     .Append(ml.AnatomyR1().GroupDiversityAugment(variantCount: 3, quantile: 0.5))

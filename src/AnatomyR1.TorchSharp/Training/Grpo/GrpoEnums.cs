@@ -1,3 +1,5 @@
+using AnatomyR1.TorchSharp.Policy;
+
 namespace AnatomyR1.TorchSharp.Training.Grpo;
 
 /// <summary>How rewards are scaled into advantages (<see cref="GrpoOptions.ScaleRewards"/>).</summary>
@@ -22,7 +24,7 @@ public enum GrpoLossType
     /// <summary>Sum over the micro-batch's tokens / number of those tokens.</summary>
     Bnpo,
 
-    /// <summary>Sum / (completions · <see cref="GrpoOptions.MaxNewTokens"/>): no length bias.</summary>
+    /// <summary>Sum / (completions · <see cref="GenerationOptions.MaxNewTokens"/>): no length bias.</summary>
     DrGrpo,
 
     /// <summary>Sum / tokens in the whole accumulated batch of the optimiser step (all micro-batches).</summary>

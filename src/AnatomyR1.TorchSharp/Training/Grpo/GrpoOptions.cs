@@ -2,6 +2,8 @@ using AnatomyR1.Curriculum;
 using AnatomyR1.Prompts;
 using AnatomyR1.Rewards;
 
+using AnatomyR1.TorchSharp.Policy;
+
 namespace AnatomyR1.TorchSharp.Training.Grpo;
 
 /// <summary>
@@ -20,20 +22,15 @@ public sealed class GrpoOptions
     /// <summary>Completions sampled per prompt (G, at least 2). Default 8.</summary>
     public int NumGenerations { get; set; } = 8;
 
-    /// <summary>Most new tokens per completion (the end token included). Default 64.</summary>
-    public int MaxNewTokens { get; set; } = 64;
-
-    /// <summary>Sampling temperature (also applied to the log-probabilities in the loss). Default 1.</summary>
-    public double Temperature { get; set; } = 1.0;
-
-    /// <summary>Top-k filter when sampling; 0 disables. Default 0.</summary>
-    public int TopK { get; set; }
-
-    /// <summary>Top-p (nucleus) filter when sampling; 1 disables. Default 1.</summary>
-    public double TopP { get; set; } = 1.0;
-
-    /// <summary>Share the image encoding and prompt prefill across a group's G completions. Default true.</summary>
-    public bool SharePrefix { get; set; } = true;
+    /// <summary>
+    /// How completions are sampled: <see cref="GenerationOptions.MaxNewTokens"/> (default 64, the end token included),
+    /// <see cref="GenerationOptions.Temperature"/> (default 1; also applied to the log-probabilities in the loss; must be
+    /// positive), <see cref="GenerationOptions.TopK"/> (default 0, off), <see cref="GenerationOptions.TopP"/> (default 1,
+    /// off) and <see cref="GenerationOptions.SharePrefix"/> (default true: one image encoding and prompt prefill per
+    /// group). G is <see cref="NumGenerations"/> and the sampling seed derives from <see cref="Seed"/>, so
+    /// <see cref="GenerationOptions.NumReturnSequences"/> must stay 1 and <see cref="GenerationOptions.Seed"/> null.
+    /// </summary>
+    public GenerationOptions Generation { get; set; } = new();
 
     /// <summary>AdamW learning rate of the language model. Default 1e-4.</summary>
     public double LearningRate { get; set; } = 1e-4;
@@ -89,7 +86,7 @@ public sealed class GrpoOptions
     /// </summary>
     public bool Gpg { get; set; }
 
-    /// <summary>Leave completions that hit <see cref="MaxNewTokens"/> without an end token out of the loss. Default false.</summary>
+    /// <summary>Leave completions that hit <see cref="GenerationOptions.MaxNewTokens"/> without an end token out of the loss. Default false.</summary>
     public bool MaskTruncatedCompletions { get; set; }
 
     /// <summary>Keep the image encoder's weights fixed. Default false.</summary>
@@ -111,7 +108,7 @@ public sealed class GrpoOptions
     public int MaxConsecutiveNonFiniteSteps { get; set; } = 3;
 
     /// <summary>
-    /// Memory bound: B · G · <see cref="MaxNewTokens"/> (the completion tokens of one generation batch) may not exceed
+    /// Memory bound: B · G · <see cref="GenerationOptions.MaxNewTokens"/> (the completion tokens of one generation batch) may not exceed
     /// this. Default 65,536.
     /// </summary>
     public int MaxRolloutTokens { get; set; } = 65_536;
@@ -144,10 +141,13 @@ public sealed class GrpoOptions
         Check(Steps >= 1, nameof(Steps), Steps, "at least 1 step");
         Check(BatchSize >= 1, nameof(BatchSize), BatchSize, "at least 1 prompt per batch");
         Check(NumGenerations >= 2, nameof(NumGenerations), NumGenerations, "G must be at least 2, otherwise every group has zero reward variance");
-        Check(MaxNewTokens >= 1, nameof(MaxNewTokens), MaxNewTokens, "at least 1");
-        Check(double.IsFinite(Temperature) && Temperature > 0, nameof(Temperature), Temperature, "must be positive (GRPO samples)");
-        Check(TopK >= 0, nameof(TopK), TopK, "0 (off) or positive");
-        Check(TopP is > 0 and <= 1, nameof(TopP), TopP, "in (0, 1]");
+        Check(Generation is not null, nameof(Generation), "null", "sampling settings are required");
+        Check(Generation!.MaxNewTokens >= 1, "Generation.MaxNewTokens", Generation.MaxNewTokens, "at least 1");
+        Check(double.IsFinite(Generation.Temperature) && Generation.Temperature > 0, "Generation.Temperature", Generation.Temperature, "must be positive (GRPO samples)");
+        Check(Generation.TopK >= 0, "Generation.TopK", Generation.TopK, "0 (off) or positive");
+        Check(Generation.TopP is > 0 and <= 1, "Generation.TopP", Generation.TopP, "in (0, 1]");
+        Check(Generation.NumReturnSequences == 1, "Generation.NumReturnSequences", Generation.NumReturnSequences, "must stay 1: set NumGenerations (G) instead");
+        Check(Generation.Seed is null, "Generation.Seed", Generation.Seed!, "must stay null: sampling seeds derive from Seed, step and attempt");
         Check(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be positive");
         Check(double.IsFinite(VisionLearningRate) && VisionLearningRate > 0, nameof(VisionLearningRate), VisionLearningRate, "must be positive");
         Check(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be non-negative");
@@ -171,9 +171,9 @@ public sealed class GrpoOptions
             throw new ArgumentException("LossType = Custom needs GrpoOptions.Loss (an instance of a GrpoLoss subclass).", nameof(LossType));
         }
 
-        long rollout = (long)BatchSize * NumGenerations * MaxNewTokens;
+        long rollout = (long)BatchSize * NumGenerations * Generation.MaxNewTokens;
         Check(rollout <= MaxRolloutTokens, "BatchSize", BatchSize,
-            $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");
+            $"B·G·MaxNewTokens = {BatchSize}·{NumGenerations}·{Generation.MaxNewTokens} = {rollout} exceeds MaxRolloutTokens = {MaxRolloutTokens}; lower one of them or raise the bound");
     }
 
     /// <summary>A copy (the reward set is shared; the curriculum options are copied).</summary>

@@ -319,7 +319,7 @@ public sealed class GrpoTrainer : IDisposable
         ["num_generations"] = o.NumGenerations,
         ["num_iterations"] = o.NumIterations,
         ["gradient_accumulation_steps"] = o.GradientAccumulationSteps,
-        ["max_new_tokens"] = o.MaxNewTokens,
+        ["max_new_tokens"] = o.Generation.MaxNewTokens,
         ["beta"] = o.Beta,
         ["loss_type"] = o.Loss is { } custom ? custom.GetType().FullName : o.LossType.ToString(),
         ["freeze_vision_encoder"] = o.FreezeVisionEncoder,

@@ -111,12 +111,12 @@ internal sealed class PolicyUpdater : IDisposable
             {
                 if (_options.NumIterations > 1)
                 {
-                    micro.OldLogProbs = _policy.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Temperature);
+                    micro.OldLogProbs = _policy.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Generation.Temperature);
                 }
 
                 if (Reference is not null)
                 {
-                    micro.ReferenceLogProbs = Reference.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Temperature);
+                    micro.ReferenceLogProbs = Reference.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Generation.Temperature);
                 }
             }
 
@@ -137,16 +137,16 @@ internal sealed class PolicyUpdater : IDisposable
         _optimizer.zero_grad();
         int zeroGroups = batch.Groups.Count(g => g.ZeroStd);
         double alpha = _options.Gpg ? GrpoObjective.GpgAlpha(batch.Groups.Count, zeroGroups) : 1.0;
-        var context = new GrpoLossContext(batch.TokenCount, _options.MaxNewTokens, batch.MicroBatches.Count);
+        var context = new GrpoLossContext(batch.TokenCount, _options.Generation.MaxNewTokens, batch.MicroBatches.Count);
         double tokens = 0, klSum = 0, lowSum = 0, highSum = 0, entropySum = 0, lossSum = 0;
         bool finite = true;
         foreach (var micro in batch.MicroBatches)
         {
             using var scope = NewDisposeScope();
             var logits = _policy.CompletionLogits(micro.Images!, micro.Prompts!, micro.Completions!);
-            if (_options.Temperature != 1.0)
+            if (_options.Generation.Temperature != 1.0)
             {
-                logits = logits / _options.Temperature;
+                logits = logits / _options.Generation.Temperature;
             }
 
             var all = logits.log_softmax(-1);

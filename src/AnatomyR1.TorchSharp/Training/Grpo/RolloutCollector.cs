@@ -177,16 +177,7 @@ internal sealed class RolloutCollector
     {
         using var images = Images(exampleIndices);
         using var encoded = _policy.EncodePrompts(prompts);
-        using var result = _policy.Generate(images, encoded, new GenerationOptions
-        {
-            NumReturnSequences = perPrompt,
-            MaxNewTokens = _options.MaxNewTokens,
-            Temperature = _options.Temperature,
-            TopK = _options.TopK,
-            TopP = _options.TopP,
-            SharePrefix = _options.SharePrefix,
-            Seed = seed,
-        });
+        using var result = _policy.Generate(images, encoded, _options.Generation with { NumReturnSequences = perPrompt, Seed = seed });
         long[] ids = result.Completions.Ids.cpu().data<long>().ToArray();
         long[] mask = result.Completions.Mask.cpu().data<long>().ToArray();
         int width = (int)result.Completions.Length;

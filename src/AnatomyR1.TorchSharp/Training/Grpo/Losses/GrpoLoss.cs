@@ -1,10 +1,12 @@
 using static TorchSharp.torch;
 
+using AnatomyR1.TorchSharp.Policy;
+
 namespace AnatomyR1.TorchSharp.Training.Grpo.Losses;
 
 /// <summary>What a loss normalisation may need beyond the per-token losses and their mask.</summary>
 /// <param name="AccumulatedTokens">Completion tokens in the whole optimiser step (every micro-batch).</param>
-/// <param name="MaxCompletionLength">The completion length limit (<see cref="GrpoOptions.MaxNewTokens"/>).</param>
+/// <param name="MaxCompletionLength">The completion length limit (<see cref="GenerationOptions.MaxNewTokens"/>).</param>
 /// <param name="AccumulationSteps">Micro-batches whose gradients are summed into one optimiser step.</param>
 public readonly record struct GrpoLossContext(long AccumulatedTokens, int MaxCompletionLength, int AccumulationSteps);
 
