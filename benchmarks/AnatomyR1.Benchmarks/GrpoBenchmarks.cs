@@ -22,7 +22,7 @@ public class GrpoBenchmarks
     private readonly List<GrpoStepMetrics> _steps = new();
     private string _folder = null!;
     private TinyVlmPolicy _policy = null!;
-    private GrpoTrainer _trainer = null!;
+    private GrpoSession _trainer = null!;
 
     /// <summary>KL weight β (0 skips the reference model).</summary>
     [Params(0.04, 0.0)]
@@ -39,7 +39,7 @@ public class GrpoBenchmarks
         _policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         // Steps are "unbounded": the benchmark calls RunStep as often as it needs.
         var options = new GrpoOptions { Steps = int.MaxValue, BatchSize = 4, NumGenerations = 8, Beta = Beta, LearningRate = 1e-5, VisionLearningRate = 1e-5, WarmupSteps = 0, Generation = new GenerationOptions { MaxNewTokens = 64 } };
-        _trainer = new GrpoTrainer(_policy, train.Select(s => new GrpoExample(s)).ToList(), options);
+        _trainer = new GrpoSession(_policy, train.Select(s => new GrpoExample(s)).ToList(), options);
     }
 
     /// <summary>Prints the phase medians and frees everything.</summary>

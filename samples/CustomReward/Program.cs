@@ -42,7 +42,7 @@ Console.WriteLine($"  no answer          → total {check.Total[2]:F3}, partial_
 var ml = new MLContext(seed: 0);
 IDataView train = ml.Data.LoadAnatomyR1Json(Path.Combine(work, "train.json"));
 IDataView test = ml.Data.LoadAnatomyR1Json(Path.Combine(work, "test.json"));
-var trainer = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+var trainer = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
 {
     Grpo = new GrpoOptions { Steps = steps, BatchSize = 4, NumGenerations = 8, LearningRate = 3e-5, Seed = 2, Rewards = rewards },
     RunFolder = Path.Combine(work, "run"),

@@ -45,7 +45,7 @@ var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder: null, input
     .Append(mlContext.Transforms.ExtractPixels("Pixels", "Image"))
     .Append(mlContext.AnatomyR1().AnatomicalSimilarity(start))
     .Append(mlContext.AnatomyR1().GroupDiversityAugment(variantCount: 4, quantile: 0.5))
-    .Append(mlContext.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+    .Append(mlContext.AnatomyR1().Grpo(new GrpoTrainerOptions
     {
         Grpo = new GrpoOptions
         {
@@ -58,7 +58,7 @@ var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder: null, input
         Device = "cpu",
     }));
 
-Console.WriteLine($"Training GRPO for {steps} steps (metrics: {Path.Combine(output, "run", GrpoTrainer.MetricsFile)}) …");
+Console.WriteLine($"Training GRPO for {steps} steps (metrics: {Path.Combine(output, "run", GrpoSession.MetricsFile)}) …");
 var model = pipeline.Fit(train);
 
 // 3. Predict and evaluate on the held-out split.

@@ -38,7 +38,7 @@ using var builtIn = new VlmTransformer(BuiltInPolicy.Load("cpu"));
 Report("built-in checkpoint", ml.AnatomyR1().Evaluate(builtIn.Transform(split.TestSet), AnswerExtractionStrategy.TagLetter));
 
 // 3. A short GRPO fine-tune on the training part (image paths are read and resized by the trainer itself).
-var trainer = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+var trainer = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
 {
     Grpo = new GrpoOptions { Steps = steps, BatchSize = 4, NumGenerations = 8, LearningRate = 3e-5, Seed = 1 },
     RunFolder = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "grpo-run"),

@@ -86,7 +86,7 @@ foreach (int seed in seeds)
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         List<GrpoStepMetrics> history;
-        using (var trainer = new GrpoTrainer(policy, examples, options))
+        using (var trainer = new GrpoSession(policy, examples, options))
         {
             history = trainer.Train().ToList();
         }

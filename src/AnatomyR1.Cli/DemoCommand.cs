@@ -60,7 +60,7 @@ internal static class DemoCommand
                 var examples = TrainingMethods.Examples(method, train, policy, variants: 4, seed: parse.GetValue(seed));
                 var runClock = System.Diagnostics.Stopwatch.StartNew();
                 List<GrpoStepMetrics> history;
-                using (var trainer = new GrpoTrainer(policy, examples, options, runFolder: Path.Combine(staging, "runs", method)))
+                using (var trainer = new GrpoSession(policy, examples, options, runFolder: Path.Combine(staging, "runs", method)))
                 {
                     history = TrainingDisplay.Run(console, trainer, options.Steps, options.Steps, method, CancellationToken.None);
                 }

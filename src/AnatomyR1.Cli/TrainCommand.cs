@@ -105,7 +105,7 @@ internal static class TrainCommand
                 return ExitCodes.Usage;
             }
 
-            string? checkpoint = parse.GetValue(resume) ? GrpoCheckpoint.Latest(Path.Combine(run, GrpoTrainer.CheckpointsFolder)) : null;
+            string? checkpoint = parse.GetValue(resume) ? GrpoCheckpoint.Latest(Path.Combine(run, GrpoSession.CheckpointsFolder)) : null;
             if (parse.GetValue(resume) && checkpoint is null)
             {
                 stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
@@ -121,7 +121,7 @@ internal static class TrainCommand
             using var start = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), parse.GetValue(device)!);
             var examples = TrainingMethods.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
             console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ModelType} with {start.TrainableParameterCount():N0} parameters on {start.Device.type}; run folder {run}"));
-            using var trainer = checkpoint is null ? new GrpoTrainer(start, examples, options, runFolder: run) : GrpoTrainer.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
+            using var trainer = checkpoint is null ? new GrpoSession(start, examples, options, runFolder: run) : GrpoSession.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
             if (checkpoint is not null)
             {
                 console.MarkupLine(Markup.Escape($"Resumed from {checkpoint} at step {trainer.Step}."));
@@ -141,7 +141,7 @@ internal static class TrainCommand
                 var policy = trainer.Policy;
                 if (trainer.Step < options.Steps)
                 {
-                    string interrupted = Path.Combine(run, GrpoTrainer.CheckpointsFolder, GrpoCheckpoint.FolderName(trainer.Step));
+                    string interrupted = Path.Combine(run, GrpoSession.CheckpointsFolder, GrpoCheckpoint.FolderName(trainer.Step));
                     if (!Directory.Exists(interrupted))
                     {
                         trainer.SaveCheckpoint(interrupted);

@@ -11,7 +11,7 @@ namespace AnatomyR1.Cli;
 /// </summary>
 internal static class TrainingDisplay
 {
-    public static List<GrpoStepMetrics> Run(IAnsiConsole console, GrpoTrainer trainer, int stopAt, int totalSteps, string title, CancellationToken token, int lineEvery = 10)
+    public static List<GrpoStepMetrics> Run(IAnsiConsole console, GrpoSession trainer, int stopAt, int totalSteps, string title, CancellationToken token, int lineEvery = 10)
     {
         var history = new List<GrpoStepMetrics>();
         var clock = System.Diagnostics.Stopwatch.StartNew();

@@ -87,7 +87,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         List<GrpoStepMetrics> Run(GrpoOptions o)
         {
             using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
-            using var trainer = new GrpoTrainer(policy, examples, o);
+            using var trainer = new GrpoSession(policy, examples, o);
             return trainer.Train().ToList();
         }
 
@@ -116,11 +116,11 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
         var examples = _data.Train.Take(10).Select(s => new GrpoExample(s)).ToList();
         var o = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Beta = 0, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } };
-        var ex = Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, examples, o));
+        var ex = Assert.Throws<ArgumentException>(() => new GrpoSession(policy, examples, o));
         Assert.Contains("Training example 0", ex.Message);
         Assert.Contains("S(q)", ex.Message);
         var scored = examples.Select(e => e with { OptionSimilarity = 0.5f }).ToList();
-        Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, scored, o, new UniformPromptSampler(scored.Count, 0)));
+        Assert.Throws<ArgumentException>(() => new GrpoSession(policy, scored, o, new UniformPromptSampler(scored.Count, 0)));
         o.Curriculum = new CurriculumOptions { StartFraction = 2 };
         Assert.Equal("StartFraction", Assert.Throws<ArgumentException>(() => o.Validate()).ParamName);
     }
@@ -139,15 +139,15 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         {
             List<GrpoStepMetrics> straight;
             using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
-            using (var trainer = new GrpoTrainer(policy, examples, Options(0.3), runFolder: run))
+            using (var trainer = new GrpoSession(policy, examples, Options(0.3), runFolder: run))
             {
                 straight = trainer.Train().ToList();
             }
 
-            string checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoTrainer.CheckpointsFolder))[0].Folder;
-            var refused = Assert.Throws<InvalidOperationException>(() => GrpoTrainer.Resume(checkpoint, examples, Options(0.5), device: "cpu"));
+            string checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoSession.CheckpointsFolder))[0].Folder;
+            var refused = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoint, examples, Options(0.5), device: "cpu"));
             Assert.Contains("option curriculum", refused.Message);
-            using var resumed = GrpoTrainer.Resume(checkpoint, examples, Options(0.3), device: "cpu");
+            using var resumed = GrpoSession.Resume(checkpoint, examples, Options(0.3), device: "cpu");
             var rest = resumed.Train();
             Assert.Equal(straight.Skip(2).Select(m => m["curriculum/mean_s_q"]), rest.Select(m => m["curriculum/mean_s_q"]));
             Assert.Equal(straight.Skip(2).Select(m => m["curriculum/pool_size"]), rest.Select(m => m["curriculum/pool_size"]));
@@ -166,7 +166,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var test = ml.Data.LoadFromEnumerable(_data.Test.Take(4));
         using var start = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
-        var grpo = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+        var grpo = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Beta = 0, Seed = 3, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 48 } },
             Device = "cpu",
@@ -203,7 +203,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         }
 
         // Without an OptionSimilarity column the curriculum scores S(q) with the starting policy's embeddings.
-        var plain = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+        var plain = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 2, Beta = 0, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             Device = "cpu",

@@ -54,7 +54,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
             Generation = new GenerationOptions { MaxNewTokens = 24 },
         };
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
-        using var trainer = new GrpoTrainer(policy, examples, o);
+        using var trainer = new GrpoSession(policy, examples, o);
         var metrics = trainer.Train();
         Assert.All(metrics, m => Assert.Equal(1.0, m["gdqa/augmented_fraction"]));
         Assert.All(metrics, m => Assert.Equal(4.0, m["gdqa/forms_per_augmented_group"]));
@@ -88,7 +88,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
         {
             List<GrpoStepMetrics> straight;
             using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
-            using (var trainer = new GrpoTrainer(policy, examples, Options(), runFolder: run))
+            using (var trainer = new GrpoSession(policy, examples, Options(), runFolder: run))
             {
                 straight = trainer.Train().ToList();
             }
@@ -97,16 +97,16 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
             Assert.Contains(straight.Skip(1), m => m["gdqa/augmented_fraction"] > 0);
 
             // Over the first two steps every prompt is drawn once: a later group is spread only if that prompt's last group had zero variance.
-            var checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoTrainer.CheckpointsFolder))[0].Folder;
+            var checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoSession.CheckpointsFolder))[0].Folder;
             Assert.True(File.Exists(Path.Combine(checkpoint, GrpoCheckpoint.GdqaStateFile)));
-            using var resumed = GrpoTrainer.Resume(checkpoint, examples, Options(), device: "cpu");
+            using var resumed = GrpoSession.Resume(checkpoint, examples, Options(), device: "cpu");
             var rest = resumed.Train();
             Assert.Equal(straight.Skip(3).Select(m => m["gdqa/augmented_fraction"]), rest.Select(m => m["gdqa/augmented_fraction"]));
             Assert.Equal(straight.Skip(3).Select(m => m["reward"]), rest.Select(m => m["reward"]));
 
             var other = Options();
             other.Gdqa = new GdqaTrainingOptions { Mode = GdqaMode.Static };
-            Assert.Contains("option gdqa", Assert.Throws<InvalidOperationException>(() => GrpoTrainer.Resume(checkpoint, examples, other, device: "cpu")).Message);
+            Assert.Contains("option gdqa", Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoint, examples, other, device: "cpu")).Message);
         }
         finally
         {
@@ -119,7 +119,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
     {
         var ml = new MLContext(seed: 1);
         var train = ml.Data.LoadFromEnumerable(_data.Train);
-        var grpo = ml.AnatomyR1().Grpo(new AnatomyR1.TorchSharp.Estimators.VlmGrpoTrainerOptions
+        var grpo = ml.AnatomyR1().Grpo(new AnatomyR1.TorchSharp.Estimators.GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 4, Beta = 0, Seed = 3, Gdqa = new GdqaTrainingOptions(), Generation = new GenerationOptions { MaxNewTokens = 16 } },
             Device = "cpu",

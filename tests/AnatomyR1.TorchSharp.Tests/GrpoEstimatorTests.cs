@@ -25,7 +25,7 @@ public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
         var train = ml.Data.LoadFromEnumerable(_data.Train);
         var test = ml.Data.LoadFromEnumerable(_data.Test.Take(6));
         var seen = new List<GrpoStepMetrics>();
-        var estimator = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+        var estimator = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 4, Seed = 3, Generation = new GenerationOptions { MaxNewTokens = 48 } },
             ImageInput = VlmImageInput.FromPixels("Pixels"),

@@ -62,7 +62,7 @@ public sealed class GrpoLearningTests : IDisposable
             Rewards = WeightedRewards.Default(AnswerExtractionStrategy.TagLetter).Add(new ConsistencyReward(), 1f),
         };
         List<GrpoStepMetrics> history;
-        using (var trainer = new GrpoTrainer(policy, _train.Select(s => new GrpoExample(s)).ToList(), options))
+        using (var trainer = new GrpoSession(policy, _train.Select(s => new GrpoExample(s)).ToList(), options))
         {
             history = trainer.Train().ToList();
         }

@@ -44,7 +44,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         Assert.Equal(option, ex.ParamName);
         Assert.Contains(option, ex.Message);
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
-        Assert.Throws<ArgumentException>(() => new GrpoTrainer(policy, Examples, o));
+        Assert.Throws<ArgumentException>(() => new GrpoSession(policy, Examples, o));
     }
 
     [Fact]
@@ -59,13 +59,13 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             var o = Small();
             o.FreezeVisionEncoder = true;
             var seen = new List<GrpoStepMetrics>();
-            using (var trainer = new GrpoTrainer(policy, Examples, o, runFolder: run) { Progress = new SyncProgress(seen.Add) })
+            using (var trainer = new GrpoSession(policy, Examples, o, runFolder: run) { Progress = new SyncProgress(seen.Add) })
             {
                 trainer.Train();
             }
 
             Assert.Equal(2, seen.Count);
-            var lines = File.ReadAllLines(Path.Combine(run, GrpoTrainer.MetricsFile));
+            var lines = File.ReadAllLines(Path.Combine(run, GrpoSession.MetricsFile));
             Assert.Equal(2, lines.Length);
             var logged = GrpoStepMetrics.FromJsonLine(lines[1]);
             Assert.Equal(2, logged.Step);
@@ -126,15 +126,15 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             byte[] straightWeights;
             using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             {
-                using var trainer = new GrpoTrainer(policy, Examples, o, runFolder: runA);
+                using var trainer = new GrpoSession(policy, Examples, o, runFolder: runA);
                 straight = trainer.Train().ToList();
                 straightWeights = Weights(policy);
             }
 
-            var checkpoints = GrpoCheckpoint.List(Path.Combine(runA, GrpoTrainer.CheckpointsFolder));
+            var checkpoints = GrpoCheckpoint.List(Path.Combine(runA, GrpoSession.CheckpointsFolder));
             Assert.Equal(new[] { 2, 4 }, checkpoints.Select(c => c.Step));
-            File.Copy(Path.Combine(runA, GrpoTrainer.MetricsFile), Path.Combine(runB, GrpoTrainer.MetricsFile));
-            using (var resumed = GrpoTrainer.Resume(checkpoints[0].Folder, Examples, o, runFolder: runB, device: "cpu"))
+            File.Copy(Path.Combine(runA, GrpoSession.MetricsFile), Path.Combine(runB, GrpoSession.MetricsFile));
+            using (var resumed = GrpoSession.Resume(checkpoints[0].Folder, Examples, o, runFolder: runB, device: "cpu"))
             {
                 Assert.Equal(2, resumed.Step);
                 Assert.NotNull(resumed.Reference);
@@ -144,11 +144,11 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             }
 
             // The resumed run's log holds steps 1–2 from before the checkpoint and its own 3–4, nothing twice.
-            Assert.Equal(new[] { 1, 2, 3, 4 }, File.ReadAllLines(Path.Combine(runB, GrpoTrainer.MetricsFile)).Select(l => GrpoStepMetrics.FromJsonLine(l).Step));
+            Assert.Equal(new[] { 1, 2, 3, 4 }, File.ReadAllLines(Path.Combine(runB, GrpoSession.MetricsFile)).Select(l => GrpoStepMetrics.FromJsonLine(l).Step));
 
             var changed = Small(steps: 4);
             changed.Seed = 99;
-            var ex = Assert.Throws<InvalidOperationException>(() => GrpoTrainer.Resume(checkpoints[0].Folder, Examples, changed, device: "cpu"));
+            var ex = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples, changed, device: "cpu"));
             Assert.Contains("seed", ex.Message);
         }
         finally
@@ -168,11 +168,11 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             o.CheckpointEvery = 1;
             using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
             {
-                using var trainer = new GrpoTrainer(policy, Examples, o, runFolder: run);
+                using var trainer = new GrpoSession(policy, Examples, o, runFolder: run);
                 trainer.Train();
             }
 
-            string checkpoints = Path.Combine(run, GrpoTrainer.CheckpointsFolder);
+            string checkpoints = Path.Combine(run, GrpoSession.CheckpointsFolder);
             // What a process killed mid-save leaves behind: a staging folder, which is never taken for a checkpoint.
             Directory.CreateDirectory(Path.Combine(checkpoints, "checkpoint-7.partial-1234-abcd"));
             string latest = GrpoCheckpoint.Latest(checkpoints)!;
@@ -188,7 +188,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
             Assert.Contains(GrpoCheckpoint.OptimizerFile, damaged.Message);
 
             File.Delete(optimizer);
-            var missing = Assert.Throws<InvalidDataException>(() => GrpoTrainer.Resume(latest, Examples, o, device: "cpu"));
+            var missing = Assert.Throws<InvalidDataException>(() => GrpoSession.Resume(latest, Examples, o, device: "cpu"));
             Assert.Contains("missing", missing.Message);
         }
         finally
@@ -205,7 +205,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         var o = Small(steps: 5);
         o.MaxConsecutiveNonFiniteSteps = 2;
         o.Rewards = new WeightedRewards().Add(new DelegateRewardFunction("broken", b => b.Completions.Select(_ => (float?)float.NaN).ToList()));
-        using var trainer = new GrpoTrainer(policy, Examples, o);
+        using var trainer = new GrpoSession(policy, Examples, o);
         var first = trainer.RunStep();
         Assert.Equal(1, first["skipped_steps"]);
         Assert.True(double.IsNaN(first["reward"]));
@@ -226,7 +226,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         o.Gpg = true;
         o.Beta = 0;
         o.LossType = GrpoLossType.Dapo;
-        using var trainer = new GrpoTrainer(policy, Examples, o);
+        using var trainer = new GrpoSession(policy, Examples, o);
         Assert.Null(trainer.Reference);
         var m = trainer.RunStep();
         Assert.True(m["frac_reward_zero_std"] <= m["dynamic_sampling/frac_reward_zero_std_before"]);
@@ -242,7 +242,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
     private (List<GrpoStepMetrics> Metrics, byte[] Weights) RunFresh(GrpoOptions options)
     {
         using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
-        using var trainer = new GrpoTrainer(policy, Examples, options);
+        using var trainer = new GrpoSession(policy, Examples, options);
         return (trainer.Train().ToList(), Weights(policy));
     }
 

@@ -162,7 +162,7 @@ public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
             Rewards = new WeightedRewards().Add(reward),
             Generation = new GenerationOptions { MaxNewTokens = 8 },
         };
-        using var trainer = new GrpoTrainer(policy, examples, options);
+        using var trainer = new GrpoSession(policy, examples, options);
         var history = trainer.Train();
         double first = history.Take(5).Average(m => m["reward"]);
         double last = history.Skip(25).Average(m => m["reward"]);
@@ -206,7 +206,7 @@ public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
             warmed.Policy.Save(dir.Sub("warm"));
         }
 
-        var grpo = ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+        var grpo = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Seed = 3, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             InitialPolicyFolder = dir.Sub("warm"),

@@ -40,7 +40,7 @@ public static class VlmCatalogExtensions
     }
 
     /// <summary>
-    /// GRPO of the vision-language policy (see <see cref="VlmGrpoTrainer"/>), starting from the built-in warm-started
+    /// GRPO of the vision-language policy (see <see cref="GrpoTrainer"/>), starting from the built-in warm-started
     /// checkpoint unless <paramref name="initialPolicyFolder"/> is given.
     /// </summary>
     /// <param name="catalog">The AnatomyR1 catalog.</param>
@@ -54,11 +54,11 @@ public static class VlmCatalogExtensions
     /// <param name="initialPolicyFolder">Start from this saved policy; null uses the built-in checkpoint.</param>
     /// <param name="device">auto, cpu, cuda or cuda:N.</param>
     /// <returns>The estimator.</returns>
-    public static VlmGrpoTrainer Grpo(this AnatomyR1Catalog catalog, int steps = 200, int batchSize = 8, int numGenerations = 8, double learningRate = 1e-4,
+    public static GrpoTrainer Grpo(this AnatomyR1Catalog catalog, int steps = 200, int batchSize = 8, int numGenerations = 8, double learningRate = 1e-4,
         double beta = 0.04, int seed = 0, string? pixelsColumn = null, string? initialPolicyFolder = null, string device = "auto")
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new VlmGrpoTrainer(catalog.Context, new VlmGrpoTrainerOptions
+        return new GrpoTrainer(catalog.Context, new GrpoTrainerOptions
         {
             Grpo = new AnatomyR1.TorchSharp.Training.Grpo.GrpoOptions
             {
@@ -70,14 +70,14 @@ public static class VlmCatalogExtensions
         });
     }
 
-    /// <summary>GRPO with full options (see <see cref="VlmGrpoTrainer"/>).</summary>
+    /// <summary>GRPO with full options (see <see cref="GrpoTrainer"/>).</summary>
     /// <param name="catalog">The AnatomyR1 catalog.</param>
     /// <param name="options">The options.</param>
     /// <returns>The estimator.</returns>
-    public static VlmGrpoTrainer Grpo(this AnatomyR1Catalog catalog, VlmGrpoTrainerOptions options)
+    public static GrpoTrainer Grpo(this AnatomyR1Catalog catalog, GrpoTrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new VlmGrpoTrainer(catalog.Context, options);
+        return new GrpoTrainer(catalog.Context, options);
     }
 
     /// <summary>

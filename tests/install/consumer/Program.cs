@@ -66,7 +66,7 @@ Check(BuiltInPolicy.Folder().StartsWith(AppContext.BaseDirectory, StringComparis
 
 var pipeline = ml.AnatomyR1().AnatomicalSimilarity(start)
     .Append(ml.AnatomyR1().GroupDiversityAugment(variantCount: 3, quantile: 0.5))
-    .Append(ml.AnatomyR1().Grpo(new VlmGrpoTrainerOptions
+    .Append(ml.AnatomyR1().Grpo(new GrpoTrainerOptions
     {
         Grpo = new GrpoOptions
         {
@@ -83,7 +83,7 @@ var similarity = scored.GetColumn<float>(VqaColumns.OptionSimilarity).ToList();
 var status = scored.GetColumn<string>(GroupDiversityColumns.AugmentationStatus).ToList();
 Check(similarity.Count > 0 && similarity.All(float.IsFinite), $"S(q) scored for {similarity.Count} training questions (mean {similarity.Average():F3})");
 Check(status.Any(s => s == nameof(AugmentationStatus.Augmented)), $"question forms built for {status.Count(s => s == nameof(AugmentationStatus.Augmented))} difficult questions");
-int metricLines = File.ReadAllLines(Path.Combine(work, "run", GrpoTrainer.MetricsFile)).Length;
+int metricLines = File.ReadAllLines(Path.Combine(work, "run", GrpoSession.MetricsFile)).Length;
 Check(metricLines == 3, $"GRPO logged {metricLines} steps");
 
 var predictions = model.Transform(test);

@@ -7,7 +7,7 @@ using AnatomyR1.TorchSharp.Policy;
 namespace AnatomyR1.TorchSharp.Training.Grpo;
 
 /// <summary>
-/// Options of GRPO training (<see cref="GrpoTrainer"/>). Names follow the project's design guide and, where they exist
+/// Options of GRPO training (<see cref="GrpoSession"/>). Names follow the project's design guide and, where they exist
 /// there, TRL's <c>GRPOConfig</c>. Every field has a documented default; <see cref="Validate"/> rejects out-of-range
 /// values with a message naming the option.
 /// </summary>

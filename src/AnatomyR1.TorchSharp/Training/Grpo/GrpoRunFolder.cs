@@ -13,9 +13,9 @@ internal sealed class GrpoRunFolder
 
     public string Folder { get; }
 
-    public string MetricsPath => Path.Combine(Folder, GrpoTrainer.MetricsFile);
+    public string MetricsPath => Path.Combine(Folder, GrpoSession.MetricsFile);
 
-    public string CheckpointsPath => Path.Combine(Folder, GrpoTrainer.CheckpointsFolder);
+    public string CheckpointsPath => Path.Combine(Folder, GrpoSession.CheckpointsFolder);
 
     public string CheckpointPath(int step) => Path.Combine(CheckpointsPath, GrpoCheckpoint.FolderName(step));
 

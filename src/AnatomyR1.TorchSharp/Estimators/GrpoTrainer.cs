@@ -9,8 +9,8 @@ using Microsoft.ML.Runtime;
 
 namespace AnatomyR1.TorchSharp.Estimators;
 
-/// <summary>Options of <see cref="VlmGrpoTrainer"/>. Every field has a documented default.</summary>
-public sealed class VlmGrpoTrainerOptions
+/// <summary>Options of <see cref="GrpoTrainer"/>. Every field has a documented default.</summary>
+public sealed class GrpoTrainerOptions
 {
     /// <summary>The GRPO settings (steps, B, G, β, ε, loss type, rewards …).</summary>
     public GrpoOptions Grpo { get; set; } = new();
@@ -45,7 +45,7 @@ public sealed class VlmGrpoTrainerOptions
 
 /// <summary>
 /// ML.NET trainer estimator for GRPO of the vision-language policy on multiple-choice questions. It starts from a
-/// policy (the built-in warm-started checkpoint unless told otherwise), trains it with <see cref="GrpoTrainer"/>,
+/// policy (the built-in warm-started checkpoint unless told otherwise), trains it with <see cref="GrpoSession"/>,
 /// and returns a <see cref="VlmTransformer"/> that answers questions. Step metrics also go to ML.NET's log
 /// (<c>mlContext.Log</c>, source <c>AnatomyR1.Grpo</c>).
 /// </summary>
@@ -63,16 +63,16 @@ public sealed class VlmGrpoTrainerOptions
 /// Output columns: <c>Completion</c>, <c>PredictedLetter</c>, <c>PredictedAnswer</c> (text). Save the fitted chain with
 /// <see cref="VlmModel.Save"/>.
 /// </remarks>
-public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
+public sealed class GrpoTrainer : IEstimator<VlmTransformer>
 {
     private readonly MLContext _mlContext;
-    private readonly VlmGrpoTrainerOptions _options;
+    private readonly GrpoTrainerOptions _options;
 
     /// <summary>Creates the estimator; options are validated here.</summary>
     /// <param name="mlContext">The ML.NET context (for its log).</param>
     /// <param name="options">Options.</param>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
-    public VlmGrpoTrainer(MLContext mlContext, VlmGrpoTrainerOptions options)
+    public GrpoTrainer(MLContext mlContext, GrpoTrainerOptions options)
     {
         _mlContext = mlContext ?? throw new ArgumentNullException(nameof(mlContext));
         _options = options ?? throw new ArgumentNullException(nameof(options));
@@ -92,7 +92,7 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
         IHostEnvironment host = _mlContext;
         using var channel = host.Start("AnatomyR1.Grpo");
         IVisionLanguagePolicy? policy = null;
-        GrpoTrainer? trainer = null;
+        GrpoSession? trainer = null;
         try
         {
             if (_options.ResumeFrom is null)
@@ -115,8 +115,8 @@ public sealed class VlmGrpoTrainer : IEstimator<VlmTransformer>
                 channel.Warning(MessageSensitivity.None, "{0}", "GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");
             }
             trainer = _options.ResumeFrom is string checkpoint
-                ? GrpoTrainer.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
-                : new GrpoTrainer(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
+                ? GrpoSession.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
+                : new GrpoSession(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
             trainer.Progress = _options.Progress;
             trainer.Log = line => channel.Info(MessageSensitivity.None, "{0}", line);
             channel.Info(MessageSensitivity.None, "{0}", $"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {trainer.Step}.");

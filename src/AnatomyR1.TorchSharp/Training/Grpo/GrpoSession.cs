@@ -11,7 +11,9 @@ namespace AnatomyR1.TorchSharp.Training.Grpo;
 /// draw B prompts, sample G completions each (shared-prefix generation), score them with the reward functions,
 /// turn rewards into group-relative advantages, then take μ optimiser steps on the clipped per-token objective with
 /// a k3 KL penalty to a frozen reference. Metrics of every step go to <see cref="Progress"/>, <see cref="Log"/> and,
-/// with a run folder, to <c>metrics.jsonl</c>; checkpoints go to <c>checkpoints/checkpoint-N</c>.
+/// with a run folder, to <c>metrics.jsonl</c>; checkpoints go to <c>checkpoints/checkpoint-N</c>. The ML.NET estimator
+/// <see cref="Estimators.GrpoTrainer"/> runs one session over an <c>IDataView</c>; use a session directly for step-level
+/// control (one step at a time, checkpoints on demand, resuming).
 /// </summary>
 /// <remarks>
 /// This class orchestrates parts with one job each: rollout collection (prompt draws, GDQA spreads, dynamic sampling,
@@ -20,7 +22,7 @@ namespace AnatomyR1.TorchSharp.Training.Grpo;
 /// attempt), so a run resumed from a checkpoint draws and samples exactly what the uninterrupted run did. Each step
 /// runs inside TorchSharp dispose scopes.
 /// </remarks>
-public sealed class GrpoTrainer : IDisposable
+public sealed class GrpoSession : IDisposable
 {
     /// <summary>File name of the metrics log inside the run folder.</summary>
     public const string MetricsFile = "metrics.jsonl";
@@ -45,12 +47,12 @@ public sealed class GrpoTrainer : IDisposable
     /// <param name="sampler">Prompt sampler; default uniform with the options' seed.</param>
     /// <param name="runFolder">Folder for metrics and checkpoints; null keeps everything in memory.</param>
     /// <exception cref="ArgumentException">An option is invalid or there are no examples.</exception>
-    public GrpoTrainer(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null, string? runFolder = null)
+    public GrpoSession(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null, string? runFolder = null)
         : this(policy, examples, options, sampler, runFolder, reference: null, ownsPolicy: false)
     {
     }
 
-    private GrpoTrainer(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder,
+    private GrpoSession(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder,
         IVisionLanguagePolicy? reference, bool ownsPolicy)
     {
         ArgumentNullException.ThrowIfNull(policy);
@@ -128,7 +130,7 @@ public sealed class GrpoTrainer : IDisposable
     /// <param name="runFolder">Run folder; its <c>metrics.jsonl</c> is cut back to the checkpoint's step.</param>
     /// <param name="device">Device for the loaded policies.</param>
     /// <returns>A trainer that continues at step N + 1.</returns>
-    public static GrpoTrainer Resume(string checkpointFolder, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null,
+    public static GrpoSession Resume(string checkpointFolder, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null,
         string? runFolder = null, string device = "auto")
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -150,7 +152,7 @@ public sealed class GrpoTrainer : IDisposable
                 loaded.Dispose();
             }
 
-            var trainer = new GrpoTrainer(policy, examples, options, sampler, runFolder, reference, ownsPolicy: true);
+            var trainer = new GrpoSession(policy, examples, options, sampler, runFolder, reference, ownsPolicy: true);
             trainer._updater.LoadOptimizer(Path.Combine(checkpointFolder, GrpoCheckpoint.OptimizerFile));
             trainer._collector.ReadState(Path.Combine(checkpointFolder, GrpoCheckpoint.GdqaStateFile));
             trainer.Step = checkpoint.Step;
