@@ -12,13 +12,16 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using AnatomyR1;
 using AnatomyR1.Augmentation;
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
+using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
 using AnatomyR1.TorchSharp.Training;
 using AnatomyR1.TorchSharp.Training.Grpo;
+using Microsoft.ML;
 
 var inv = CultureInfo.InvariantCulture;
 int steps = args.Length > 0 ? int.Parse(args[0], inv) : 60;
@@ -34,18 +37,21 @@ SyntheticDatasetWriter.Write(data, new SyntheticDatasetOptions { Count = 2000, S
 var train = VqaDataLoader.Load(Path.Combine(data, "train.json")).Samples;
 var heldOut = VqaDataLoader.Load(Path.Combine(data, "val.json")).Samples.Concat(VqaDataLoader.Load(Path.Combine(data, "test.json")).Samples).ToList();
 
-List<GrpoExample> AllForms(GroupDiversityOptions options)
-{
-    var augmenter = new QuestionAugmenter(options);
-    return train.Select(s => new GrpoExample(s) { Variants = augmenter.Augment(s).Variants.Select(v => v.ToSample(s)).ToList() }).ToList();
-}
+var ml = new MLContext(seed: 0);
+var trainView = VqaDataLoader.Load(Path.Combine(data, "train.json")).ToDataView(ml);
 
-var ablations = new Dictionary<string, Func<List<GrpoExample>>>
+// The GDQA ablations: every question gets forms, from all generators or one kind.
+var ablations = new Dictionary<string, GroupDiversityOptions>
 {
-    ["gdqa-all"] = () => AllForms(new GroupDiversityOptions { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7 }),
-    ["gdqa-no-permute"] = () => AllForms(new GroupDiversityOptions { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7, PermuteOptions = false }),
-    ["gdqa-permute-only"] = () => AllForms(new GroupDiversityOptions { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7, SceneGraphReferences = false, Rephrase = false, RelationSynonyms = false }),
+    ["gdqa-all"] = new() { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7 },
+    ["gdqa-no-permute"] = new() { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7, PermuteOptions = false },
+    ["gdqa-permute-only"] = new() { VariantCount = 4, Difficulty = DifficultySelection.All, Seed = 7, SceneGraphReferences = false, Rephrase = false, RelationSynonyms = false },
 };
+
+// Every method is an estimator chain: S(q) from the starting policy → (GDQA forms) → the GRPO trainer.
+IEstimator<ITransformer> Preparation(string method, IVisionLanguagePolicy policy, int seed) => ablations.TryGetValue(method, out var forms)
+    ? ml.AnatomyR1().AnatomicalSimilarity(policy).Append(ml.AnatomyR1().GroupDiversityAugment(forms))
+    : TrainingMethods.Preparation(ml, method, policy, 4, seed);
 
 (double Accuracy, Dictionary<string, double> PerClass) Evaluate(IVisionLanguagePolicy policy)
 {
@@ -68,31 +74,20 @@ foreach (int seed in seeds)
 {
     foreach (string method in methods.Where(m => m != "sft"))
     {
-        using var policy = BuiltInPolicy.Load("cpu");
         var options = new GrpoOptions { Steps = steps, BatchSize = 8, NumGenerations = 8, Seed = seed, Generation = new GenerationOptions { MaxNewTokens = 64 } };
-        List<GrpoExample> examples;
-        if (ablations.TryGetValue(method, out var make))
+        IEstimator<ITransformer> preparation;
+        using (var startPolicy = BuiltInPolicy.Load("cpu"))
         {
-            examples = make();
-            TrainingMethods.Configure(TrainingMethods.Gdqa, options, GdqaMode.Static);
-            var scored = TrainingMethods.Examples(TrainingMethods.Grpo, train, policy, 4, seed);
-            examples = examples.Select((e, i) => e with { OptionSimilarity = scored[i].OptionSimilarity }).ToList();
-        }
-        else
-        {
-            TrainingMethods.Configure(method, options, GdqaMode.Static);
-            examples = TrainingMethods.Examples(method, train, policy, 4, seed);
+            preparation = Preparation(method, startPolicy, seed);
         }
 
+        var trainer = TrainingMethods.Trainer(ml, ablations.ContainsKey(method) ? TrainingMethods.Gdqa : method, new GrpoTrainerOptions { Grpo = options, Device = "cpu" }, GdqaMode.Static);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        List<GrpoStepMetrics> history;
-        using (var trainer = new GrpoSession(policy, examples, options))
-        {
-            history = trainer.Train().ToList();
-        }
-
+        var model = preparation.Append(trainer).Fit(trainView);
+        var history = trainer.History.ToList();
         double seconds = clock.Elapsed.TotalSeconds;
-        var (accuracy, perClass) = Evaluate(policy);
+        using var trained = (VlmTransformer)model.LastTransformer;
+        var (accuracy, perClass) = Evaluate(trained.Policy);
         var zero = history.Select(m => m["frac_reward_zero_std"]).ToArray();
         var zeroPerClass = AnatomyClasses.All.ToDictionary(c => c, c => history.Where(m => m.TryGet($"frac_reward_zero_std/{c}", out _)).Select(m => m[$"frac_reward_zero_std/{c}"]).DefaultIfEmpty(double.NaN).Average());
         var sq = history.Select(m => m.TryGet("curriculum/mean_s_q", out double v) ? v : double.NaN).ToArray();

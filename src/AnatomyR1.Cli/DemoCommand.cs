@@ -4,8 +4,10 @@ using System.Text;
 using AnatomyR1.Cli.Reporting;
 using AnatomyR1.Data;
 using AnatomyR1.Synthetic;
+using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
+using Microsoft.ML;
 using Spectre.Console;
 
 namespace AnatomyR1.Cli;
@@ -40,7 +42,9 @@ internal static class DemoCommand
             Directory.CreateDirectory(staging);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             SyntheticDatasetWriter.Write(Path.Combine(staging, "data"), new SyntheticDatasetOptions { Count = parse.GetValue(records), Seed = 11 }, overwrite: true);
-            var train = VqaDataLoader.Load(Path.Combine(staging, "data", "train.json")).Samples;
+            var loadedTrain = VqaDataLoader.Load(Path.Combine(staging, "data", "train.json"));
+            var train = loadedTrain.Samples;
+            IDataView trainView(MLContext ml) => loadedTrain.ToDataView(ml);
             var heldOut = VqaDataLoader.Load(Path.Combine(staging, "data", "val.json")).Samples.Concat(VqaDataLoader.Load(Path.Combine(staging, "data", "test.json")).Samples).ToList();
             console.MarkupLine(Markup.Escape($"Synthetic data: {train.Count} training and {heldOut.Count} held-out questions (generator seed 11)."));
 
@@ -54,17 +58,21 @@ internal static class DemoCommand
 
             foreach (string method in new[] { TrainingMethods.Grpo, TrainingMethods.AnatomyR1 })
             {
-                using var policy = BuiltInPolicy.Load(parse.GetValue(device)!);
-                var options = new GrpoOptions { Steps = parse.GetValue(steps), BatchSize = 8, NumGenerations = 8, Seed = parse.GetValue(seed), Generation = new GenerationOptions { MaxNewTokens = 64 } };
-                TrainingMethods.Configure(method, options, GdqaMode.Static);
-                var examples = TrainingMethods.Examples(method, train, policy, variants: 4, seed: parse.GetValue(seed));
-                var runClock = System.Diagnostics.Stopwatch.StartNew();
-                List<GrpoStepMetrics> history;
-                using (var trainer = new GrpoSession(policy, examples, options, runFolder: Path.Combine(staging, "runs", method)))
+                // The method's estimator chain (S(q) → GDQA forms → GRPO trainer), driven step by step for the live display.
+                var ml = new MLContext(seed: parse.GetValue(seed));
+                IDataView prepared;
+                using (var start = BuiltInPolicy.Load(parse.GetValue(device)!))
                 {
-                    history = TrainingDisplay.Run(console, trainer, options.Steps, options.Steps, method, CancellationToken.None);
+                    prepared = TrainingMethods.Preparation(ml, method, start, variants: 4, seed: parse.GetValue(seed)).Fit(trainView(ml)).Transform(trainView(ml));
                 }
 
+                var options = new GrpoOptions { Steps = parse.GetValue(steps), BatchSize = 8, NumGenerations = 8, Seed = parse.GetValue(seed), Generation = new GenerationOptions { MaxNewTokens = 64 } };
+                var estimator = TrainingMethods.Trainer(ml, method, new GrpoTrainerOptions { Grpo = options, Device = parse.GetValue(device)!, RunFolder = Path.Combine(staging, "runs", method) }, GdqaMode.Static);
+                var runClock = System.Diagnostics.Stopwatch.StartNew();
+                List<GrpoStepMetrics> history;
+                using var trainer = estimator.CreateSession(prepared);
+                history = TrainingDisplay.Run(console, trainer, options.Steps, options.Steps, method, CancellationToken.None);
+                var policy = trainer.Policy;
                 var after = PolicyEvaluation.Run(policy, heldOut);
                 results.Add(new MethodResult(method, after.Accuracy, after.Count, history, runClock.Elapsed.TotalSeconds));
                 console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{method}: held-out accuracy {after.Accuracy:P1} after {history.Count} steps ({runClock.Elapsed.TotalSeconds:0} s)")));

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
+using Microsoft.ML;
 using Spectre.Console;
 
 namespace AnatomyR1.Cli;
@@ -52,11 +54,13 @@ internal static class TrainCommand
         {
             string run = Path.GetFullPath(parse.GetValue(output)!);
             string chosen = parse.GetValue(method)!;
+            VqaLoadResult loadedTrain;
             List<VqaSample> train;
             List<VqaSample>? heldOut = null;
             try
             {
-                train = VqaDataLoader.Load(parse.GetValue(data)!, loader.Build(parse)).Samples.Where(s => s.IsMultipleChoice).ToList();
+                loadedTrain = VqaDataLoader.Load(parse.GetValue(data)!, loader.Build(parse));
+                train = loadedTrain.Samples.Where(s => s.IsMultipleChoice).ToList();
                 if (parse.GetValue(eval) is string evalPath)
                 {
                     heldOut = VqaDataLoader.Load(evalPath, loader.Build(parse)).Samples.Where(s => s.IsMultipleChoice).ToList();
@@ -118,10 +122,30 @@ internal static class TrainCommand
                 return ExitCodes.BadInput;
             }
 
-            using var start = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), parse.GetValue(device)!);
-            var examples = TrainingMethods.Examples(chosen, train, start, parse.GetValue(variants), parse.GetValue(seed));
-            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {start.ModelType} with {start.TrainableParameterCount():N0} parameters on {start.Device.type}; run folder {run}"));
-            using var trainer = checkpoint is null ? new GrpoSession(start, examples, options, runFolder: run) : GrpoSession.Resume(checkpoint, examples, options, runFolder: run, device: parse.GetValue(device)!);
+            // The method's estimator chain, as a user builds it: S(q) → (GDQA forms) → the GRPO trainer, whose session this
+            // command drives step by step for the live display, Ctrl-C and --stop-after.
+            var ml = new MLContext(seed: parse.GetValue(seed));
+            var view = (loadedTrain with { Samples = train }).ToDataView(ml);
+            IDataView prepared;
+            string modelType;
+            long parameters;
+            using (var start = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), parse.GetValue(device)!))
+            {
+                prepared = TrainingMethods.Preparation(ml, chosen, start, parse.GetValue(variants), parse.GetValue(seed)).Fit(view).Transform(view);
+                (modelType, parameters) = (start.ModelType, start.TrainableParameterCount());
+            }
+
+            var estimator = TrainingMethods.Trainer(ml, chosen, new GrpoTrainerOptions
+            {
+                Grpo = options,
+                InitialPolicyFolder = parse.GetValue(model),
+                Device = parse.GetValue(device)!,
+                RunFolder = run,
+                ResumeFrom = checkpoint,
+            }, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
+            using var trainer = estimator.CreateSession(prepared);
+            var examples = trainer.Examples;
+            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {modelType} with {parameters:N0} parameters on {trainer.Policy.Device.type}; run folder {run}"));
             if (checkpoint is not null)
             {
                 console.MarkupLine(Markup.Escape($"Resumed from {checkpoint} at step {trainer.Step}."));

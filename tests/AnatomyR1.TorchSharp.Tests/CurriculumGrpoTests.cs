@@ -175,7 +175,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
         var model = pipeline.Fit(train);
         Assert.Equal(2, grpo.History.Count);
         Assert.All(grpo.History, m => Assert.True(m.TryGet("curriculum/mean_s_q", out _) && m.TryGet("curriculum/pool_fraction", out _)));
-        Assert.DoesNotContain(logged, l => l.StartsWith("Curriculum:", StringComparison.Ordinal));
+        Assert.DoesNotContain(logged, l => l.StartsWith("S(q) was scored", StringComparison.Ordinal));
 
         var predicted = model.Transform(test);
         var scores = predicted.GetColumn<float>(VqaColumns.OptionSimilarity).ToArray();
@@ -202,14 +202,20 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
             }
         }
 
-        // Without an OptionSimilarity column the curriculum scores S(q) with the starting policy's embeddings.
-        var plain = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
+        // Without an S(q) column the curriculum is a clear error naming the column, unless the S(q) column is set to null
+        // on purpose: then S(q) is scored with the starting policy's token embeddings.
+        var plainOptions = new GrpoTrainerOptions
         {
             Grpo = new GrpoOptions { Steps = 1, BatchSize = 2, NumGenerations = 2, Beta = 0, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             Device = "cpu",
-        });
+        };
+        var missing = Assert.Throws<ArgumentException>(() => ml.AnatomyR1().Grpo(plainOptions).Fit(train));
+        Assert.Contains("'OptionSimilarity'", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("OptionSimilarityColumn = null", missing.Message, StringComparison.Ordinal);
+        plainOptions.OptionSimilarityColumn = null;
+        var plain = ml.AnatomyR1().Grpo(plainOptions);
         plain.Fit(train).Dispose();
-        Assert.Contains(logged, l => l.StartsWith("Curriculum: no 'OptionSimilarity' column", StringComparison.Ordinal));
+        Assert.Contains(logged, l => l.StartsWith("S(q) was scored with the starting policy's token embeddings", StringComparison.Ordinal));
         Assert.True(plain.History[0].TryGet("curriculum/mean_s_q", out double mean) && mean > 0);
     }
 }

@@ -31,6 +31,14 @@ public sealed class GrpoTrainerOptions
     public string? ResumeFrom { get; set; }
 
     /// <summary>
+    /// The Single column holding S(q) (from <c>AnatomicalSimilarity</c>), read into every example, ordering the curriculum
+    /// and logged as <c>curriculum/mean_s_q</c>. Default <c>OptionSimilarity</c>. With
+    /// <see cref="GrpoOptions.Curriculum"/> set the column must exist; set this to null to have S(q) scored instead with
+    /// the starting policy's own token embeddings (through the same <c>AnatomicalSimilarity</c> estimator).
+    /// </summary>
+    public string? OptionSimilarityColumn { get; set; } = VqaColumns.OptionSimilarity;
+
+    /// <summary>
     /// Prompt sampler; null (default) draws uniformly, or through the curriculum when <see cref="GrpoOptions.Curriculum"/>
     /// is set (the simpler way to turn ASCL on).
     /// </summary>
@@ -88,11 +96,33 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
     public VlmTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        VqaRowReader.Validate(input.Schema, _options.ImageInput, needAnswer: true);
         IHostEnvironment host = _mlContext;
         using var channel = host.Start("AnatomyR1.Grpo");
+        using var session = CreateSession(input, line => channel.Info(MessageSensitivity.None, "{0}", line));
+        History = session.Train(_options.CancellationToken);
+        return new VlmTransformer(session.ReleasePolicy(), imageInput: _options.ImageInput);
+    }
+
+    /// <summary>
+    /// Reads the training rows and opens the GRPO session <see cref="Fit"/> runs — from the starting policy, or from
+    /// <see cref="GrpoTrainerOptions.ResumeFrom"/> — for callers that drive the steps themselves (live displays,
+    /// checkpoints on demand). The session owns its policy; <see cref="GrpoSession.ReleasePolicy"/> hands it over.
+    /// </summary>
+    /// <param name="input">The training rows (the same columns <see cref="Fit"/> reads).</param>
+    /// <param name="log">Receives one line per step and the session's notices; null for none.</param>
+    /// <returns>The session (the caller disposes it).</returns>
+    /// <exception cref="ArgumentException">A needed column is missing or mistyped; the message names it.</exception>
+    public GrpoSession CreateSession(IDataView input, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        VqaRowReader.Validate(input.Schema, _options.ImageInput, needAnswer: true);
+        string? scoreColumn = _options.OptionSimilarityColumn;
+        if (_options.Grpo.Curriculum is not null && scoreColumn is not null && input.Schema.GetColumnOrNull(scoreColumn)?.Type.RawType != typeof(float))
+        {
+            throw new ArgumentException($"The curriculum needs S(q) in a Single column '{scoreColumn}': add AnatomicalSimilarity before the trainer (or name its output column in GrpoTrainerOptions.OptionSimilarityColumn), or set OptionSimilarityColumn = null to score S(q) with the starting policy's token embeddings.");
+        }
+
         IVisionLanguagePolicy? policy = null;
-        GrpoSession? trainer = null;
         try
         {
             if (_options.ResumeFrom is null)
@@ -100,38 +130,33 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
                 policy = PolicyRegistry.LoadOrBuiltIn(_options.InitialPolicyFolder, _options.Device);
             }
 
-            var rows = VqaRowReader.Read(input, _options.ImageInput);
-            var scores = rows.Select(r => r.OptionSimilarity).ToList();
-            if (_options.Grpo.Curriculum is not null && scores.Any(s => s is null))
+            if (scoreColumn is null)
             {
-                // ASCL without an OptionSimilarity column: score S(q) with the starting policy's own token embeddings.
-                scores = StartingPolicyScores(rows, policy);
-                channel.Info(MessageSensitivity.None, "{0}", $"Curriculum: no '{VqaColumns.OptionSimilarity}' column, so S(q) was scored with the starting policy's token embeddings.");
+                scoreColumn = VqaColumns.OptionSimilarity + ".StartingPolicy";
+                input = StartingPolicyScores(input, policy, scoreColumn);
+                log?.Invoke("S(q) was scored with the starting policy's token embeddings (OptionSimilarityColumn = null).");
             }
 
-            var examples = rows.Select((r, i) => new GrpoExample(r.Sample, r.Image) { OptionSimilarity = scores[i], Variants = r.Variants }).ToList();
+            var rows = VqaRowReader.Read(input, _options.ImageInput, scoreColumn);
+            var examples = rows.Select(r => new GrpoExample(r.Sample, r.Image) { OptionSimilarity = r.OptionSimilarity, Variants = r.Variants }).ToList();
             if (_options.Grpo.Gdqa is not null && examples.All(e => e.Variants is not { Count: > 1 }))
             {
-                channel.Warning(MessageSensitivity.None, "{0}", "GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");
+                log?.Invoke("GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");
             }
-            trainer = _options.ResumeFrom is string checkpoint
+
+            var session = _options.ResumeFrom is string checkpoint
                 ? GrpoSession.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
-                : new GrpoSession(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
-            trainer.Progress = _options.Progress;
-            trainer.Log = line => channel.Info(MessageSensitivity.None, "{0}", line);
-            channel.Info(MessageSensitivity.None, "{0}", $"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {trainer.Step}.");
-            History = trainer.Train(_options.CancellationToken);
-            var trained = policy ?? trainer.ReleasePolicy();
-            return new VlmTransformer(trained, imageInput: _options.ImageInput);
+                : GrpoSession.Owning(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
+            policy = null;
+            session.Progress = _options.Progress;
+            session.Log = log;
+            log?.Invoke($"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {session.Step}.");
+            return session;
         }
         catch
         {
             policy?.Dispose();
             throw;
-        }
-        finally
-        {
-            trainer?.Dispose();
         }
     }
 
@@ -140,19 +165,17 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
         VlmOutputSchema.Append(inputSchema, VqaColumns.Question,
             new[] { _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn, VqaColumns.Question, VqaColumns.Options });
 
-    private List<float?> StartingPolicyScores(List<VqaRow> rows, IVisionLanguagePolicy? policy)
+    private IDataView StartingPolicyScores(IDataView input, IVisionLanguagePolicy? policy, string column)
     {
-        PolicyTokenEmbedder embedder;
         if (policy is not null)
         {
-            embedder = new PolicyTokenEmbedder(policy);
-        }
-        else
-        {
-            using var start = PolicyRegistry.LoadOrBuiltIn(_options.InitialPolicyFolder, "cpu");
-            embedder = new PolicyTokenEmbedder(start);
+            return Score(new PolicyTokenEmbedder(policy));
         }
 
-        return rows.Select(r => (float?)OptionSimilarityScore.Compute(r.Sample.Options, r.Sample.CorrectIndex, embedder)).ToList();
+        using var start = PolicyRegistry.LoadOrBuiltIn(_options.InitialPolicyFolder, "cpu");
+        return Score(new PolicyTokenEmbedder(start));
+
+        IDataView Score(PolicyTokenEmbedder embedder) =>
+            new AnatomicalSimilarityEstimator(new AnatomicalSimilarityOptions { Similarity = embedder, OutputColumn = column, StageColumn = column + ".Stage" }).Fit(input).Transform(input);
     }
 }

@@ -44,12 +44,12 @@ internal static class VqaRowReader
     }
 
     /// <summary>Reads every row.</summary>
-    public static List<VqaRow> Read(IDataView input, VlmImageInput image)
+    public static List<VqaRow> Read(IDataView input, VlmImageInput image, string? scoreColumn = VqaColumns.OptionSimilarity)
     {
         var schema = input.Schema;
         Validate(schema, image, needAnswer: false);
         var rows = new List<VqaRow>();
-        var samples = new SampleRowReader(schema, VqaColumns.OptionSimilarity, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
+        var samples = new SampleRowReader(schema, scoreColumn, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
         var (width, height) = pixelColumn is { Type: VectorDataViewType { Dimensions: { Length: 3 } dims } } && dims[0] == 3 ? (dims[2], dims[1]) : (0, 0);
         var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }

@@ -52,6 +52,14 @@ public sealed class GroupDiversityOptions
     /// <summary>Input column holding S(q) for <see cref="DifficultySelection.SimilarityQuantile"/>. Default <c>OptionSimilarity</c>.</summary>
     public string SimilarityColumn { get; set; } = VqaColumns.OptionSimilarity;
 
+    /// <summary>
+    /// Your own generators of answer-preserving question texts, used after the enabled built-ins (which are
+    /// <see cref="SceneGraphReferenceRewriter"/>, <see cref="TemplateRephraseRewriter"/> and <see cref="RelationSynonymRewriter"/>,
+    /// switched by <see cref="SceneGraphReferences"/>, <see cref="Rephrase"/> and <see cref="RelationSynonyms"/>). A fitted
+    /// transformer saves them by type name: give them a public parameterless constructor. Default empty.
+    /// </summary>
+    public IList<IQuestionRewriter> Rewriters { get; set; } = new List<IQuestionRewriter>();
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is invalid; the message names it.</exception>
     public void Validate()
@@ -68,11 +76,17 @@ public sealed class GroupDiversityOptions
         Check(Enum.IsDefined(Difficulty), nameof(Difficulty), Difficulty, "not a defined selection");
         Check(Quantile is >= 0 and <= 1, nameof(Quantile), Quantile, "in [0, 1]");
         Check(Difficulty != DifficultySelection.Predicate || Predicate is not null, nameof(Predicate), "null", "Difficulty = Predicate needs a predicate");
-        Check(SceneGraphReferences || Rephrase || RelationSynonyms || PermuteOptions, nameof(PermuteOptions), PermuteOptions, "at least one generator must be on");
+        Check(Rewriters is not null && Rewriters.All(r => r is not null), nameof(Rewriters), "null", "must be a list without null entries");
+        Check(SceneGraphReferences || Rephrase || RelationSynonyms || PermuteOptions || Rewriters!.Count > 0, nameof(PermuteOptions), PermuteOptions, "at least one generator must be on");
         Check(!string.IsNullOrWhiteSpace(SimilarityColumn), nameof(SimilarityColumn), SimilarityColumn, "must name a column");
     }
 
-    /// <summary>A shallow copy.</summary>
+    /// <summary>A copy (the rewriter list is copied; the rewriters themselves are shared).</summary>
     /// <returns>The copy.</returns>
-    public GroupDiversityOptions Clone() => (GroupDiversityOptions)MemberwiseClone();
+    public GroupDiversityOptions Clone()
+    {
+        var copy = (GroupDiversityOptions)MemberwiseClone();
+        copy.Rewriters = Rewriters?.ToList()!;
+        return copy;
+    }
 }

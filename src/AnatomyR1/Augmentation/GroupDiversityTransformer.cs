@@ -58,6 +58,21 @@ public sealed class GroupDiversityTransformer : ITransformer, IPersistentCompone
                 SceneGraphReferences = Field<bool>("scene_graph_references"), Rephrase = Field<bool>("rephrase"), RelationSynonyms = Field<bool>("relation_synonyms"),
                 PermuteOptions = Field<bool>("permute_options"), Seed = Field<int>("seed"), SimilarityColumn = Field<string>("similarity_column"),
             };
+            if (o["rewriters"] is JsonArray rewriters)
+            {
+                foreach (var node in rewriters)
+                {
+                    string typeName = node?.GetValue<string>() ?? throw new InvalidDataException($"{path}: field 'rewriters' holds a null entry.");
+                    var type = Type.GetType(typeName) ?? throw new InvalidDataException($"{path}: rewriter type '{typeName}' could not be found (is its assembly loaded?).");
+                    if (!typeof(IQuestionRewriter).IsAssignableFrom(type) || type.GetConstructor(Type.EmptyTypes) is null)
+                    {
+                        throw new InvalidDataException($"{path}: '{typeName}' is not an IQuestionRewriter with a public parameterless constructor.");
+                    }
+
+                    options.Rewriters.Add((IQuestionRewriter)Activator.CreateInstance(type)!);
+                }
+            }
+
             options.Validate();
             float threshold = o["threshold"] is JsonValue t && t.TryGetValue(out float f) ? f : float.NegativeInfinity;
             return new GroupDiversityTransformer(options, threshold);
@@ -76,12 +91,18 @@ public sealed class GroupDiversityTransformer : ITransformer, IPersistentCompone
             throw new InvalidOperationException("A GDQA transformer that selects rows with a user predicate cannot be saved (a delegate has no saved form); use SimilarityQuantile or All.");
         }
 
+        if (_options.Rewriters.FirstOrDefault(r => r.GetType().GetConstructor(Type.EmptyTypes) is null) is { } unsaveable)
+        {
+            throw new InvalidOperationException($"The GDQA rewriter {unsaveable.GetType().FullName} cannot be saved: a saved transformer re-creates its rewriters by type, so give it a public parameterless constructor.");
+        }
+
         var o = new JsonObject
         {
             ["variant_count"] = _options.VariantCount, ["difficulty"] = _options.Difficulty.ToString(), ["quantile"] = _options.Quantile,
             ["scene_graph_references"] = _options.SceneGraphReferences, ["rephrase"] = _options.Rephrase, ["relation_synonyms"] = _options.RelationSynonyms,
             ["permute_options"] = _options.PermuteOptions, ["seed"] = _options.Seed, ["similarity_column"] = _options.SimilarityColumn,
             ["threshold"] = float.IsFinite(Threshold) ? Threshold : null,
+            ["rewriters"] = new JsonArray(_options.Rewriters.Select(r => (JsonNode)JsonValue.Create(r.GetType().AssemblyQualifiedName!)).ToArray()),
         };
         File.WriteAllText(Path.Combine(folder, SettingsFile), o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }

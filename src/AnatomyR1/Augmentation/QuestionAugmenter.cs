@@ -11,23 +11,19 @@ public sealed record AugmentationResult(AugmentationStatus Status, IReadOnlyList
 
 /// <summary>
 /// Group Diversity Question Augmentation for one row: builds up to K answer-preserving forms of a difficult question
-/// (the original first). Generators, in priority order: scene-graph references (synthetic scenes: the same target
-/// through another referring expression, proven on the graph), template rephrasings of the parsed question, and
-/// relation synonyms; option permutation then gives every new form its own option order and fills the remaining
-/// slots. A question that does not parse (and has no scene graph) is left alone with status
-/// <see cref="AugmentationStatus.Unparsed"/>. Deterministic: the draws depend on the seed, the sample id and the
-/// question only. Thread-safe.
+/// (the original first) from its <see cref="IQuestionRewriter"/>s: the preferred ones first, in order (built in:
+/// scene-graph references — synthetic scenes: the same target through another referring expression, proven on the
+/// graph), then the others pooled and shuffled (built in: template rephrasings of the parsed question and relation
+/// synonyms; then <see cref="GroupDiversityOptions.Rewriters"/>); option permutation then gives every new form its own
+/// option order and fills the remaining slots. A question no rewriter can rewrite that does not parse is left alone
+/// with status <see cref="AugmentationStatus.Unparsed"/>. Deterministic: the draws depend on the seed, the sample id
+/// and the question only. Thread-safe as long as the rewriters are.
 /// </summary>
 public sealed class QuestionAugmenter
 {
-    private static readonly string[][] RelationSynonymSets =
-    {
-        new[] { "left of", "to the left of", "on the left side of" },
-        new[] { "right of", "to the right of", "on the right side of" },
-    };
-
     private readonly GroupDiversityOptions _options;
     private readonly SceneGraphFiles _scenes = new();
+    private readonly IReadOnlyList<IQuestionRewriter> _rewriters;
 
     /// <summary>Creates the augmenter.</summary>
     /// <param name="options">Options (validated and copied).</param>
@@ -36,6 +32,28 @@ public sealed class QuestionAugmenter
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options.Clone();
+        _rewriters = BuiltInRewriters(_options).Concat(_options.Rewriters).ToList();
+    }
+
+    /// <summary>The rewriters in use: the enabled built-ins, then the user's.</summary>
+    public IReadOnlyList<IQuestionRewriter> Rewriters => _rewriters;
+
+    private static IEnumerable<IQuestionRewriter> BuiltInRewriters(GroupDiversityOptions options)
+    {
+        if (options.SceneGraphReferences)
+        {
+            yield return new SceneGraphReferenceRewriter();
+        }
+
+        if (options.Rephrase)
+        {
+            yield return new TemplateRephraseRewriter();
+        }
+
+        if (options.RelationSynonyms)
+        {
+            yield return new RelationSynonymRewriter();
+        }
     }
 
     /// <summary>The options in use.</summary>
@@ -56,39 +74,27 @@ public sealed class QuestionAugmenter
 
         var random = new Random(SeedMixer.Mix(_options.Seed, StableHash(sample.SampleId + "\n" + sample.Question), 0));
         var parsed = SsgQuestionParser.Parse(sample.Question);
+        var scene = _rewriters.Any(r => r is SceneGraphReferenceRewriter) ? _scenes.For(sample.ImagePath) : null;
+        var context = new QuestionRewriteContext(sample, parsed, scene, random);
         var rewrites = new List<(string Text, string Generator)>();
-        bool fromScene = false;
-        if (_options.SceneGraphReferences && _scenes.For(sample.ImagePath) is { } scene)
+        foreach (var rewriter in _rewriters.Where(r => r.Preferred))
         {
-            var found = SceneReferences(scene, sample, random);
-            fromScene = found.Count > 0;
-            rewrites.AddRange(found.Select(t => (t, "scene-graph")));
+            rewrites.AddRange(rewriter.Rewrite(context).Select(t => (t, rewriter.Name)));
         }
 
-        if (parsed is null && !fromScene)
+        var pooled = new List<(string, string)>();
+        foreach (var rewriter in _rewriters.Where(r => !r.Preferred))
+        {
+            pooled.AddRange(rewriter.Rewrite(context).Select(t => (t, rewriter.Name)));
+        }
+
+        if (parsed is null && rewrites.Count == 0 && pooled.Count == 0)
         {
             return new AugmentationResult(AugmentationStatus.Unparsed, new[] { original }, null);
         }
 
-        if (parsed is not null)
-        {
-            var textual = new List<(string, string)>();
-            if (_options.Rephrase)
-            {
-                for (int t = 0; t < QuestionTemplates.Count(parsed.Shape, parsed.Relations.Count); t++)
-                {
-                    textual.Add((QuestionTemplates.Render(parsed, t), "rephrase"));
-                }
-            }
-
-            if (_options.RelationSynonyms)
-            {
-                textual.AddRange(Synonyms(parsed).Select(t => (t, "relation-synonym")));
-            }
-
-            random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(textual));
-            rewrites.AddRange(textual);
-        }
+        random.Shuffle(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pooled));
+        rewrites.AddRange(pooled);
 
         int k = _options.VariantCount;
         string originalText = Normalize(sample.Question);
@@ -204,50 +210,5 @@ public sealed class QuestionAugmenter
         }
 
         return new string(buffer[..length]);
-    }
-
-    private static IEnumerable<string> Synonyms(ParsedQuestion parsed)
-    {
-        int template = Math.Max(0, parsed.Template);
-        for (int r = 0; r < parsed.Relations.Count; r++)
-        {
-            var set = RelationSynonymSets.FirstOrDefault(s => s.Contains(parsed.Relations[r].Phrase));
-            if (set is null)
-            {
-                continue;
-            }
-
-            foreach (string synonym in set.Where(s => s != parsed.Relations[r].Phrase))
-            {
-                var relations = parsed.Relations.ToArray();
-                relations[r] = relations[r] with { Phrase = synonym };
-                yield return QuestionTemplates.Render(parsed with { Relations = relations }, Math.Min(template, QuestionTemplates.Count(parsed.Shape, relations.Length) - 1));
-            }
-        }
-    }
-
-    private static List<string> SceneReferences(SceneGraph scene, VqaSample sample, Random random)
-    {
-        string answer = sample.Options[sample.CorrectIndex];
-        var targets = scene.Anatomies.Where(o => o.Class == answer).ToList();
-        var texts = new List<string>();
-        if (targets.Count != 1)
-        {
-            return texts;
-        }
-
-        // Families other than the original's first: a different referring expression is what can change the outcome.
-        var own = QuestionFamilyClassifier.Classify(sample.Question);
-        var families = QuestionGenerator.Families.OrderBy(f => f == own ? 1 : 0).ThenBy(_ => random.Next()).ToList();
-        foreach (var family in families.Concat(families))
-        {
-            var spec = QuestionGenerator.TryBuild(family, scene, targets[0], random);
-            if (spec is not null && SceneQuestionChecker.Check(scene, spec, sample.Options, sample.CorrectIndex, out _) && !texts.Contains(spec.Text()))
-            {
-                texts.Add(spec.Text());
-            }
-        }
-
-        return texts;
     }
 }

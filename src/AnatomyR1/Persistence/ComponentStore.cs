@@ -2,6 +2,8 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
+using AnatomyR1.IO;
+
 namespace AnatomyR1.Persistence;
 
 /// <summary>
@@ -29,19 +31,22 @@ public static class ComponentStore
             throw new ArgumentException($"{type.FullName} cannot be saved: it has no public static {LoadMethod}({nameof(ComponentLoadContext)}) method to load it back.", nameof(component));
         }
 
-        Directory.CreateDirectory(folder);
-        if (Directory.EnumerateFileSystemEntries(folder).Any())
+        if (Directory.Exists(folder) && Directory.EnumerateFileSystemEntries(folder).Any())
         {
             throw new IOException($"'{folder}' is not empty; a component is saved into an empty folder.");
         }
 
-        var manifest = new JsonObject
+        // Written beside the folder and renamed into place: a component that fails to save leaves nothing behind.
+        AtomicFile.WriteFolder(folder, staging =>
         {
-            ["type"] = $"{type.FullName}, {type.Assembly.GetName().Name}",
-            ["format_version"] = 1,
-        };
-        File.WriteAllText(Path.Combine(folder, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        component.SaveComponent(folder);
+            var manifest = new JsonObject
+            {
+                ["type"] = $"{type.FullName}, {type.Assembly.GetName().Name}",
+                ["format_version"] = 1,
+            };
+            File.WriteAllText(Path.Combine(staging, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            component.SaveComponent(staging);
+        });
     }
 
     /// <summary>Loads a component saved by <see cref="Save"/>.</summary>

@@ -52,6 +52,10 @@ public sealed class GrpoSession : IDisposable
     {
     }
 
+    /// <summary>A session that owns (and disposes) its policy.</summary>
+    internal static GrpoSession Owning(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder) =>
+        new(policy, examples, options, sampler, runFolder, reference: null, ownsPolicy: true);
+
     private GrpoSession(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder,
         IVisionLanguagePolicy? reference, bool ownsPolicy)
     {

@@ -1,15 +1,19 @@
 using AnatomyR1.Augmentation;
 using AnatomyR1.Curriculum;
-using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Curriculum;
+using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Policy;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 
 namespace AnatomyR1.TorchSharp.Training.Grpo;
 
 /// <summary>
-/// The four training methods as presets (used by <c>anatomy-r1 train</c>, the demo and the reproduction experiment):
-/// plain GRPO, GRPO + ASCL (the S(q) curriculum), GRPO + GDQA (question forms for the questions at or above the median
-/// S(q)), and Anatomy-R1 (both). S(q) always comes from the starting policy's token embeddings.
+/// The four training methods as presets of the estimator chain users build themselves (used by <c>anatomy-r1 train</c>,
+/// the demo and the reproduction experiment): plain GRPO, GRPO + ASCL (the S(q) curriculum), GRPO + GDQA (question
+/// forms for the questions at or above the median S(q)), and Anatomy-R1 (both). Every method scores S(q) with the
+/// starting policy's token embeddings (<c>AnatomicalSimilarity</c>), so the batch mean S(q) is logged for all of them;
+/// the GDQA methods add <c>GroupDiversityAugment</c>; the chain ends in <see cref="GrpoTrainer"/>.
 /// </summary>
 public static class TrainingMethods
 {
@@ -39,28 +43,50 @@ public static class TrainingMethods
     public static bool UsesGdqa(string method) => method is Gdqa or AnatomyR1;
 
     /// <summary>
-    /// GRPO examples for a method: every example carries S(q) from the policy's token embeddings (so the batch mean
-    /// S(q) is logged for every method); GDQA methods add K question forms to the rows at or above the median S(q).
+    /// The data preparation of a method: S(q) and its stage from the starting policy's token embeddings, then — for the
+    /// GDQA methods — K question forms for the rows at or above the median S(q) (<see cref="GroupDiversityOptions.Quantile"/> 0.5).
     /// </summary>
+    /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="method">The method name.</param>
-    /// <param name="samples">Multiple-choice training questions.</param>
-    /// <param name="policy">The starting policy (its embeddings are copied, not kept).</param>
+    /// <param name="startPolicy">The starting policy (its token embeddings are copied, not kept).</param>
     /// <param name="variants">K, forms per difficult question (original included).</param>
     /// <param name="seed">Seed of the forms.</param>
-    /// <returns>The examples.</returns>
-    public static List<GrpoExample> Examples(string method, IReadOnlyList<VqaSample> samples, IVisionLanguagePolicy policy, int variants, int seed)
+    /// <returns>The estimator chain.</returns>
+    /// <exception cref="ArgumentException">Unknown method.</exception>
+    public static IEstimator<ITransformer> Preparation(MLContext mlContext, string method, IVisionLanguagePolicy startPolicy, int variants, int seed)
     {
-        ArgumentNullException.ThrowIfNull(samples);
-        var embedder = new PolicyTokenEmbedder(policy);
-        var scores = samples.Select(s => OptionSimilarityScore.Compute(s.Options, s.CorrectIndex, embedder)).ToArray();
-        var augmenter = UsesGdqa(method) ? new QuestionAugmenter(new GroupDiversityOptions { VariantCount = variants, Difficulty = DifficultySelection.All, Seed = seed }) : null;
-        float threshold = Median(scores);
-        return samples.Select((s, i) => new GrpoExample(s)
-        {
-            OptionSimilarity = scores[i],
-            Variants = augmenter is not null && scores[i] >= threshold ? augmenter.Augment(s).Variants.Select(v => v.ToSample(s)).ToList() : null,
-        }).ToList();
+        ArgumentNullException.ThrowIfNull(mlContext);
+        Check(method);
+        var chain = new EstimatorChain<ITransformer>().Append(mlContext.AnatomyR1().AnatomicalSimilarity(startPolicy));
+        return UsesGdqa(method)
+            ? chain.Append(mlContext.AnatomyR1().GroupDiversityAugment(new GroupDiversityOptions { VariantCount = variants, Seed = seed }))
+            : chain;
     }
+
+    /// <summary>The GRPO trainer of a method: <paramref name="options"/> with the method's curriculum (default pacing) and GDQA settings.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="options">Trainer options; its <see cref="GrpoTrainerOptions.Grpo"/> is changed by <see cref="Configure"/>.</param>
+    /// <param name="mode">GDQA mode for the GDQA methods.</param>
+    /// <returns>The trainer estimator.</returns>
+    public static GrpoTrainer Trainer(MLContext mlContext, string method, GrpoTrainerOptions options, GdqaMode mode)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Configure(method, options.Grpo, mode);
+        return mlContext.AnatomyR1().Grpo(options);
+    }
+
+    /// <summary>The whole chain of a method: <see cref="Preparation"/> then <see cref="Trainer"/>.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="method">The method name.</param>
+    /// <param name="startPolicy">The starting policy whose token embeddings score S(q) (the trainer loads its own copy from <see cref="GrpoTrainerOptions.InitialPolicyFolder"/>).</param>
+    /// <param name="options">Trainer options.</param>
+    /// <param name="variants">K for the GDQA methods.</param>
+    /// <param name="seed">Seed of the forms.</param>
+    /// <param name="mode">GDQA mode.</param>
+    /// <returns>The estimator chain ending in the GRPO trainer.</returns>
+    public static IEstimator<ITransformer> Pipeline(MLContext mlContext, string method, IVisionLanguagePolicy startPolicy, GrpoTrainerOptions options, int variants, int seed, GdqaMode mode = GdqaMode.Static) =>
+        Preparation(mlContext, method, startPolicy, variants, seed).Append(Trainer(mlContext, method, options, mode));
 
     /// <summary>Sets the method's curriculum (default pacing) and GDQA options on <paramref name="options"/>.</summary>
     /// <param name="method">The method name.</param>
@@ -69,13 +95,16 @@ public static class TrainingMethods
     public static void Configure(string method, GrpoOptions options, GdqaMode mode)
     {
         ArgumentNullException.ThrowIfNull(options);
+        Check(method);
         options.Curriculum = UsesCurriculum(method) ? new CurriculumOptions() : null;
         options.Gdqa = UsesGdqa(method) ? new GdqaTrainingOptions { Mode = mode } : null;
     }
 
-    private static float Median(float[] values)
+    private static void Check(string method)
     {
-        var finite = values.Where(float.IsFinite).OrderBy(v => v).ToArray();
-        return finite.Length == 0 ? float.PositiveInfinity : finite[finite.Length / 2];
+        if (!All.Contains(method))
+        {
+            throw new ArgumentException($"Unknown training method '{method}'; use {string.Join(", ", All)}.", nameof(method));
+        }
     }
 }
