@@ -208,6 +208,7 @@ public sealed class CliTests
 
 public sealed class SynthCliTests
 {
+    [Trait("Category", "Slow")]
     [Fact]
     public void TrainStopsWithACheckpointResumesAndEvaluates()
     {
@@ -246,6 +247,7 @@ public sealed class SynthCliTests
         Assert.Equal(ExitCodes.Usage, CliApp.Run(new[] { "eval", "--data", Path.Combine(data, "test.json") }, new StringWriter(), new StringWriter()));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void DemoWritesAReportWithPlots()
     {
@@ -291,6 +293,7 @@ public sealed class SynthCliTests
         Assert.Equal(ExitCodes.Usage, CliApp.Run(new[] { "synth", "--out", output, "--families", "three-hop" }, new StringWriter(), new StringWriter()));
     }
 
+    [Trait("Category", "Slow")]
     [Fact]
     public void EvalAnswersWithAPolicyOfAnyRegisteredArchitecture()
     {

@@ -8,6 +8,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 
 /// <summary>The committed warm-started checkpoint does what the docs say, on a fresh synthetic split it never saw.</summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class BuiltInCheckpointTests(ITestOutputHelper output)
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 
 /// <summary>The policy-embedding similarity and the ASCL curriculum inside GRPO and its ML.NET estimator.</summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
 {
     private readonly SmallSyntheticData _data;

@@ -12,6 +12,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 
 /// <summary>GDQA inside GRPO: groups spread over question forms exactly, rewards read each form, adaptive mode and resume.</summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
 {
     private readonly SmallSyntheticData _data;

@@ -11,6 +11,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 
 /// <summary>The GRPO trainer estimator in an ML.NET pipeline from image files to predictions, saved and reloaded.</summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class GrpoEstimatorTests : IClassFixture<SmallSyntheticData>
 {
     private readonly SmallSyntheticData _data;

@@ -27,6 +27,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 /// accuracy when every question is paired with another scene's image.</para>
 /// </remarks>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class GrpoLearningTests : IDisposable
 {
     private readonly ITestOutputHelper _output;

@@ -8,6 +8,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 
 /// <summary>The GRPO loop on the built-in checkpoint and a small synthetic dataset: metrics, freezing, determinism, resume, errors.</summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
 {
     private static readonly HashSet<string> Timings = new() { "step_time", "tokens_per_second", "time/generation", "time/reward", "time/reference_logprobs", "time/backward" };

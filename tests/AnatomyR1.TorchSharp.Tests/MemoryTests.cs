@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace AnatomyR1.TorchSharp.Tests;
 
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class MemoryTests(ITestOutputHelper output)
 {
     [Fact]

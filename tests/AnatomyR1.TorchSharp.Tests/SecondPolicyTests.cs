@@ -21,6 +21,7 @@ namespace AnatomyR1.TorchSharp.Tests;
 /// registry, mixed-size batches, generation, GRPO, the estimators, the transformer and S(q).
 /// </summary>
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
 {
     private readonly SmallSyntheticData _data;
@@ -211,6 +212,7 @@ public sealed class SecondPolicyTests : IClassFixture<SmallSyntheticData>
             Grpo = new GrpoOptions { Steps = 2, BatchSize = 2, NumGenerations = 2, Seed = 3, Curriculum = new CurriculumOptions(), Generation = new GenerationOptions { MaxNewTokens = 8 } },
             InitialPolicyFolder = dir.Sub("warm"),
             Device = "cpu",
+            OptionSimilarityColumn = null,   // S(q) from the second policy's own token embeddings
         });
         var model = grpo.Fit(train);
         Assert.Equal(2, grpo.History.Count);

@@ -21,12 +21,13 @@ public sealed class TinyVlmTests
     }
 
     [Theory]
-    [InlineData("tiny", 900_000, 2_000_000)]
-    [InlineData("small", 2_500_000, 6_000_000)]
-    public void ShapesAndSizePerPreset(string preset, long low, long high)
+    [InlineData("tiny", 902_576L)]
+    [InlineData("small", 2_825_024L)]
+    public void ShapesAndSizePerPreset(string preset, long parameters)
     {
         using var policy = TinyVlmPolicy.Create(Tokenizer, preset, "cpu", 1);
-        Assert.InRange(policy.ParameterCount, low, high);
+        Assert.Equal(parameters, policy.ParameterCount);
+        Assert.Equal(parameters, policy.TrainableParameterCount());
         using var scope = NewDisposeScope();
         using var prompts = policy.EncodePrompts(new[] { "What is the red top-mid anatomy?", "What anatomy is at the centre of the frame ?" });
         var logits = policy.Model.Prefill(Pixels(2), prompts.Ids, prompts.Mask);

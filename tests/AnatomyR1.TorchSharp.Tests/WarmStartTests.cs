@@ -31,6 +31,7 @@ public sealed class SmallSyntheticData : IDisposable
 }
 
 [Collection(TorchCollection.Name)]
+[Trait("Category", "Slow")]
 public sealed class WarmStartTests : IClassFixture<SmallSyntheticData>
 {
     private readonly SmallSyntheticData _data;
