@@ -69,6 +69,30 @@ public sealed class CurriculumTests
     }
 
     [Fact]
+    public void StagePacingOpensTheDatasStagesOneByOneWithTheirOwnCount()
+    {
+        // Six rows in the similarity estimator's 3 stages (2 rows each; S(q) order 5, 0, 4, 1, 3, 2).
+        float[] scores = { 0.2f, 0.4f, 0.9f, 0.7f, 0.3f, 0.1f };
+        int[] stages = { 0, 1, 2, 2, 1, 0 };
+        var options = new CurriculumOptions { Pacing = CurriculumPacing.Stages, StartFraction = 0.5, FullDataStep = 5 };
+        var sampler = new CurriculumSampler(scores, options, totalSteps: 10, seed: 1, stages);
+        Assert.Equal(3, sampler.StageCount);
+        // p = (t − 1) / (T − 1): stage ⌊2p⌋ is the last open one; every row of an open stage, nothing else.
+        Assert.Equal(new[] { 2, 2, 4, 4, 6, 6 }, Enumerable.Range(1, 6).Select(sampler.PoolSize));
+        Assert.All(Enumerable.Range(0, 20).Select(i => sampler.Draw(1, 0, 4)).SelectMany(d => d), r => Assert.Equal(0, stages[r]));
+
+        // Without stage labels the same options pace by fraction with the default K = 3: ⌈(0.5 + 0.5·⌊2p⌋/2)·6⌉.
+        var byFraction = new CurriculumSampler(scores, options, totalSteps: 10, seed: 1);
+        Assert.Equal(new[] { 3, 3, 5, 5, 6 }, Enumerable.Range(1, 5).Select(byFraction.PoolSize));
+
+        // A stage count that disagrees with the data, or stages that do not follow S(q), are named errors.
+        var conflict = Assert.Throws<ArgumentException>(() => new CurriculumSampler(scores, new CurriculumOptions { Pacing = CurriculumPacing.Stages, StageCount = 4 }, 10, 1, stages));
+        Assert.Contains("has 3 stages", conflict.Message, StringComparison.Ordinal);
+        var unordered = Assert.Throws<ArgumentException>(() => new CurriculumSampler(scores, options, 10, 1, new[] { 0, 1, 2, 0, 1, 0 }));
+        Assert.Contains("do not follow S(q)", unordered.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void SamplerServesOnlyThePoolAndReachesEveryRow()
     {
         var random = new Random(3);

@@ -138,7 +138,7 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
             }
 
             var rows = VqaRowReader.Read(input, _options.ImageInput, scoreColumn);
-            var examples = rows.Select(r => new GrpoExample(r.Sample, r.Image) { OptionSimilarity = r.OptionSimilarity, Variants = r.Variants }).ToList();
+            var examples = rows.Select(r => new GrpoExample(r.Sample, r.Image) { OptionSimilarity = r.OptionSimilarity, Variants = r.Variants, CurriculumStage = scoreColumn == VqaColumns.OptionSimilarity ? r.Stage : null }).ToList();
             if (_options.Grpo.Gdqa is not null && examples.All(e => e.Variants is not { Count: > 1 }))
             {
                 log?.Invoke("GDQA is on but no row has question variants; add GroupDiversityAugment before the trainer.");

@@ -11,7 +11,8 @@ namespace AnatomyR1.TorchSharp.Estimators;
 /// <param name="Image">The row's image: its file, or the pixels read from a column.</param>
 /// <param name="OptionSimilarity">S(q) from the <c>OptionSimilarity</c> column, or null when the view has none.</param>
 /// <param name="Variants">GDQA question forms from the variant columns (original first), or null when the view has none.</param>
-internal sealed record VqaRow(VqaSample Sample, PolicyImage Image, float? OptionSimilarity = null, IReadOnlyList<VqaSample>? Variants = null);
+/// <param name="Stage">The curriculum stage from the <c>CurriculumStage</c> column, or null when the view has none.</param>
+internal sealed record VqaRow(VqaSample Sample, PolicyImage Image, float? OptionSimilarity = null, IReadOnlyList<VqaSample>? Variants = null, int? Stage = null);
 
 /// <summary>Reads question rows out of an <see cref="IDataView"/> with clear errors for missing or mistyped columns.</summary>
 internal static class VqaRowReader
@@ -51,15 +52,19 @@ internal static class VqaRowReader
         var rows = new List<VqaRow>();
         var samples = new SampleRowReader(schema, scoreColumn, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
+        var stageColumn = schema.GetColumnOrNull(VqaColumns.CurriculumStage) is { Type: NumberDataViewType } sc && sc.Type.RawType == typeof(int) ? sc : (DataViewSchema.Column?)null;
         var (width, height) = pixelColumn is { Type: VectorDataViewType { Dimensions: { Length: 3 } dims } } && dims[0] == 3 ? (dims[2], dims[1]) : (0, 0);
         var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }
             .Select(n => schema.GetColumnOrNull(n)).ToArray();
         bool hasVariants = variantColumns.All(c => c is { Type: VectorDataViewType });
         var active = samples.ActiveColumns.Concat((hasVariants ? variantColumns : Array.Empty<DataViewSchema.Column?>()).Where(c => c.HasValue).Select(c => c!.Value))
-            .Concat(pixelColumn is { } px ? new[] { px } : Array.Empty<DataViewSchema.Column>()).ToList();
+            .Concat(pixelColumn is { } px ? new[] { px } : Array.Empty<DataViewSchema.Column>())
+            .Concat(stageColumn is { } st ? new[] { st } : Array.Empty<DataViewSchema.Column>()).ToList();
         using var cursor = input.GetRowCursor(active);
         var readSample = samples.Bind(cursor);
         var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
+        var stageGetter = stageColumn is { } stc ? cursor.GetGetter<int>(stc) : null;
+        int stageValue = 0;
         var variantQuestions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[0]!.Value) : null;
         var variantOptions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[1]!.Value) : null;
         var variantCorrect = hasVariants ? cursor.GetGetter<VBuffer<int>>(variantColumns[2]!.Value) : null;
@@ -114,7 +119,14 @@ internal static class VqaRowReader
                 }
             }
 
-            rows.Add(new VqaRow(sample, picture, score, variants));
+            int? stage = null;
+            if (stageGetter is not null)
+            {
+                stageGetter(ref stageValue);
+                stage = stageValue;
+            }
+
+            rows.Add(new VqaRow(sample, picture, score, variants, stage));
             row++;
         }
 

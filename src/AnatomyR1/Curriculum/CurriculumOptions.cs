@@ -21,8 +21,15 @@ public sealed class CurriculumOptions
     /// <summary>Where T falls as a fraction of the run when <see cref="FullDataStep"/> is 0, in (0, 1]. Default 0.8.</summary>
     public double FullDataAt { get; set; } = 0.8;
 
-    /// <summary>K for <see cref="CurriculumPacing.Stages"/> (at least 2). Default 3.</summary>
-    public int StageCount { get; set; } = 3;
+    /// <summary>The K used when <see cref="StageCount"/> is 0 and the data carries no stages: 3.</summary>
+    public const int DefaultStageCount = 3;
+
+    /// <summary>
+    /// K for <see cref="CurriculumPacing.Stages"/>. 0 (default) takes K from the data's <c>CurriculumStage</c> column
+    /// (written by <c>AnatomicalSimilarity</c> with its own StageCount), whose stages the pool then opens one by one, or
+    /// <see cref="DefaultStageCount"/> when the data has none. A value of 2 or more must agree with the data's stages.
+    /// </summary>
+    public int StageCount { get; set; }
 
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -40,7 +47,7 @@ public sealed class CurriculumOptions
         Check(StartFraction is > 0 and <= 1, nameof(StartFraction), StartFraction, "in (0, 1]");
         Check(FullDataStep >= 0, nameof(FullDataStep), FullDataStep, "0 (derived) or a positive step");
         Check(FullDataAt is > 0 and <= 1, nameof(FullDataAt), FullDataAt, "in (0, 1]");
-        Check(StageCount >= 2, nameof(StageCount), StageCount, "at least 2 stages");
+        Check(StageCount == 0 || StageCount >= 2, nameof(StageCount), StageCount, "0 (from the data) or at least 2 stages");
     }
 
     /// <summary>T for a run of <paramref name="totalSteps"/> steps.</summary>

@@ -11,6 +11,7 @@ public sealed class CurriculumSampler
 {
     private readonly float[] _scores;
     private readonly int[] _order;
+    private readonly int[]? _stageEnds;
     private readonly int _seed;
     private readonly object _gate = new();
     private (long Pass, int Pool) _cachedKey = (-1, -1);
@@ -21,8 +22,14 @@ public sealed class CurriculumSampler
     /// <param name="options">Pacing options (validated here).</param>
     /// <param name="totalSteps">Steps of the run (T derives from it when <see cref="CurriculumOptions.FullDataStep"/> is 0).</param>
     /// <param name="seed">Seed.</param>
-    /// <exception cref="ArgumentException">No rows, or a row's S(q) is not finite; the message names the row.</exception>
-    public CurriculumSampler(IReadOnlyList<float> scores, CurriculumOptions options, int totalSteps, int seed)
+    /// <param name="stages">
+    /// Each row's curriculum stage (0 = easiest; the <c>CurriculumStage</c> column of <c>AnatomicalSimilarity</c>), or null.
+    /// With <see cref="CurriculumPacing.Stages"/> the pool then opens whole stages — stage k from the k-th of K steps of
+    /// the schedule — and K is the number of stages in the data; <see cref="CurriculumOptions.StageCount"/> must be 0 or
+    /// equal to it. Other pacings ignore the stages.
+    /// </param>
+    /// <exception cref="ArgumentException">No rows, a row's S(q) is not finite, or the stages do not fit the scores or the options; the message names the row or option.</exception>
+    public CurriculumSampler(IReadOnlyList<float> scores, CurriculumOptions options, int totalSteps, int seed, IReadOnlyList<int>? stages = null)
     {
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentNullException.ThrowIfNull(options);
@@ -43,7 +50,56 @@ public sealed class CurriculumSampler
         _scores = scores.ToArray();
         _order = Enumerable.Range(0, _scores.Length).OrderBy(i => _scores[i]).ThenBy(i => i).ToArray();
         _seed = seed;
-        Schedule = new CurriculumSchedule(options, options.FullDataStepFor(totalSteps));
+        int stageCount = options.StageCount == 0 ? CurriculumOptions.DefaultStageCount : options.StageCount;
+        if (stages is not null && options.Pacing == CurriculumPacing.Stages)
+        {
+            _stageEnds = StageEnds(stages, _order, options.StageCount);
+            stageCount = _stageEnds.Length;
+        }
+
+        Schedule = new CurriculumSchedule(options, options.FullDataStepFor(totalSteps), stageCount);
+    }
+
+    /// <summary>The number of stages the pool opens in (K).</summary>
+    public int StageCount => Schedule.StageCount;
+
+    private static int[] StageEnds(IReadOnlyList<int> stages, int[] order, int requested)
+    {
+        if (stages.Count != order.Length)
+        {
+            throw new ArgumentException($"{stages.Count} stages for {order.Length} rows.", nameof(stages));
+        }
+
+        int k = stages.Max() + 1;
+        if (stages.Min() < 0 || k < 2)
+        {
+            throw new ArgumentException($"Curriculum stages must be 0 … K − 1 with K ≥ 2 (got {stages.Min()} … {k - 1}).", nameof(stages));
+        }
+
+        if (requested != 0 && requested != k)
+        {
+            throw new ArgumentException($"CurriculumOptions.StageCount = {requested}, but the data's CurriculumStage column has {k} stages; set it to 0 (take the data's) or fit AnatomicalSimilarity with StageCount = {requested}.", "options");
+        }
+
+        // Rows ordered by S(q) must have non-decreasing stages (stages are S(q) quantile bands).
+        var ends = new int[k];
+        for (int i = 0; i < order.Length; i++)
+        {
+            int stage = stages[order[i]];
+            if (i > 0 && stage < stages[order[i - 1]])
+            {
+                throw new ArgumentException($"Training row {order[i]} is in stage {stage} but an easier row ({order[i - 1]}) is in stage {stages[order[i - 1]]}: the stages do not follow S(q).", nameof(stages));
+            }
+
+            ends[stage] = i + 1;
+        }
+
+        for (int s = 1; s < k; s++)
+        {
+            ends[s] = Math.Max(ends[s], ends[s - 1]);
+        }
+
+        return ends;
     }
 
     /// <summary>The pacing function.</summary>
@@ -62,8 +118,10 @@ public sealed class CurriculumSampler
 
     /// <summary>Rows open at a step.</summary>
     /// <param name="step">The 1-based step.</param>
-    /// <returns>⌈c(t)·N⌉ (at least 1).</returns>
-    public int PoolSize(int step) => Schedule.PoolSize(step, _scores.Length);
+    /// <returns>⌈c(t)·N⌉ (at least 1); with stage labels, the rows of the open stages.</returns>
+    public int PoolSize(int step) => _stageEnds is null
+        ? Schedule.PoolSize(step, _scores.Length)
+        : Math.Max(1, _stageEnds[Schedule.OpenStage(step)]);
 
     /// <summary>Whether a row is in the pool at a step.</summary>
     /// <param name="row">The row index.</param>

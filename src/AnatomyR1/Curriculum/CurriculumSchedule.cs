@@ -6,13 +6,33 @@ public sealed class CurriculumSchedule
     /// <summary>Creates the schedule.</summary>
     /// <param name="options">Pacing, c0 and K (validated here).</param>
     /// <param name="fullDataStep">T: c(t) = 1 for t ≥ T.</param>
-    public CurriculumSchedule(CurriculumOptions options, int fullDataStep)
+    /// <param name="stageCount">K for <see cref="CurriculumPacing.Stages"/>; 0 takes <see cref="CurriculumOptions.StageCount"/> (or its default when that is 0).</param>
+    public CurriculumSchedule(CurriculumOptions options, int fullDataStep, int stageCount = 0)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(fullDataStep, 1);
         Options = options.Clone();
         FullDataStep = fullDataStep;
+        StageCount = stageCount > 0 ? stageCount : options.StageCount > 0 ? options.StageCount : CurriculumOptions.DefaultStageCount;
+        ArgumentOutOfRangeException.ThrowIfLessThan(StageCount, 2, nameof(stageCount));
+    }
+
+    /// <summary>K: the number of stages <see cref="CurriculumPacing.Stages"/> opens.</summary>
+    public int StageCount { get; }
+
+    /// <summary>The last stage open at a step under <see cref="CurriculumPacing.Stages"/>: ⌊(K − 1)·p⌋ before T, K − 1 from T on.</summary>
+    /// <param name="step">The 1-based step.</param>
+    /// <returns>0 … K − 1.</returns>
+    public int OpenStage(int step)
+    {
+        if (step >= FullDataStep)
+        {
+            return StageCount - 1;
+        }
+
+        double p = (Math.Max(step, 1) - 1) / (double)(FullDataStep - 1);
+        return Math.Clamp((int)Math.Floor((StageCount - 1) * p), 0, StageCount - 1);
     }
 
     /// <summary>The options.</summary>
@@ -37,7 +57,7 @@ public sealed class CurriculumSchedule
         {
             CurriculumPacing.Linear => c0 + ((1 - c0) * p),
             CurriculumPacing.Root => Math.Sqrt((c0 * c0) + ((1 - (c0 * c0)) * p)),
-            CurriculumPacing.Stages => c0 + ((1 - c0) * Math.Floor((Options.StageCount - 1) * p) / (Options.StageCount - 1)),
+            CurriculumPacing.Stages => c0 + ((1 - c0) * Math.Floor((StageCount - 1) * p) / (StageCount - 1)),
             _ => throw new InvalidOperationException($"Unknown pacing {Options.Pacing}."),
         };
         return Math.Clamp(c, c0, 1.0);

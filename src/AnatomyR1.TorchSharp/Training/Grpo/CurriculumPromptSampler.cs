@@ -13,14 +13,15 @@ public sealed class CurriculumPromptSampler : IGrpoPromptSampler
     /// <param name="sampler">The sampler over the training prompts, in the trainer's example order.</param>
     public CurriculumPromptSampler(CurriculumSampler sampler) => Curriculum = sampler ?? throw new ArgumentNullException(nameof(sampler));
 
-    /// <summary>Builds the sampler from the examples' <see cref="GrpoExample.OptionSimilarity"/>.</summary>
+    /// <summary>Builds the sampler from the examples' <see cref="GrpoExample.OptionSimilarity"/> (and their <see cref="GrpoExample.CurriculumStage"/> when every example has one).</summary>
     /// <param name="examples">The training prompts.</param>
     /// <param name="options">Pacing options.</param>
     /// <param name="totalSteps">Steps of the run.</param>
     /// <param name="seed">Seed.</param>
     /// <exception cref="ArgumentException">An example has no S(q); the message names it.</exception>
     public CurriculumPromptSampler(IReadOnlyList<GrpoExample> examples, CurriculumOptions options, int totalSteps, int seed)
-        : this(new CurriculumSampler(ScoresOf(examples), options, totalSteps, seed))
+        : this(new CurriculumSampler(ScoresOf(examples), options, totalSteps, seed,
+            examples.All(e => e.CurriculumStage is not null) ? examples.Select(e => e.CurriculumStage!.Value).ToList() : null))
     {
     }
 

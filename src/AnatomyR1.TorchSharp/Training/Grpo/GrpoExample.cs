@@ -19,6 +19,13 @@ public sealed record GrpoExample(VqaSample Sample, PolicyImage? Image = null, IR
     public float? OptionSimilarity { get; init; }
 
     /// <summary>
+    /// The curriculum stage of the question (the <c>CurriculumStage</c> column of <c>AnatomicalSimilarity</c>), or null.
+    /// When every example has one, the <see cref="AnatomyR1.Curriculum.CurriculumPacing.Stages"/> pacing opens these
+    /// stages one by one (one stage count: the similarity estimator's).
+    /// </summary>
+    public int? CurriculumStage { get; init; }
+
+    /// <summary>
     /// GDQA: the question's answer-preserving forms, the original first (from the GDQA transform's variant columns),
     /// or null. With <see cref="GrpoOptions.Gdqa"/> set, the group of a prompt with two or more forms is spread over them.
     /// </summary>
