@@ -1,0 +1,91 @@
+using System.Buffers.Binary;
+using AnatomyR1.TorchSharp.Models.Tiny;
+using AnatomyR1.TorchSharp.Policy;
+using Xunit;
+
+namespace AnatomyR1.TorchSharp.Tests;
+
+/// <summary>Images of any source and size reach the model through the policy's processor; bad images are named errors.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class PolicyImageTests : IClassFixture<SmallSyntheticData>
+{
+    private readonly SmallSyntheticData _data;
+
+    public PolicyImageTests(SmallSyntheticData data) => _data = data;
+
+    [Fact]
+    public void FilesBytesAndPixelsOfTheSameImagePrepareIdentically()
+    {
+        var processor = new TinyImageProcessor(64, 9);
+        string path = _data.Train[0].ImagePath;
+        var fromFile = processor.Prepare(PolicyImage.FromFile(path));
+        var fromBytes = processor.Prepare(PolicyImage.FromBytes(File.ReadAllBytes(path), "scene"));
+        var fromPixels = processor.Prepare(PolicyImage.FromPixels(fromFile.Values, 64, 64));
+        Assert.Equal(new long[] { 3, 64, 64 }, fromFile.Shape);
+        Assert.Equal(9, fromFile.TokenCount);
+        Assert.Equal(fromFile.Values, fromBytes.Values);
+        Assert.Same(fromFile.Values, fromPixels.Values);   // pixels at the model's size pass through untouched
+
+        // Another size is resized to the model's side.
+        var larger = processor.Prepare(PolicyImage.FromPixels(new float[3 * 100 * 80], 100, 80));
+        Assert.Equal(3 * 64 * 64, larger.Values.Length);
+        var wrong = Assert.Throws<ArgumentException>(() => PolicyImage.FromPixels(new float[10], 2, 2, "row 3"));
+        Assert.Contains("row 3 has 10 values", wrong.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TruncatedAndOversizedImagesAreRejectedBeforeUse()
+    {
+        var processor = new TinyImageProcessor(64, 9);
+        byte[] png = File.ReadAllBytes(_data.Train[0].ImagePath);
+        var truncated = Assert.Throws<InvalidDataException>(() => processor.Prepare(PolicyImage.FromBytes(png.AsMemory(0, png.Length / 2), "half a scene")));
+        Assert.Contains("half a scene", truncated.Message, StringComparison.Ordinal);
+
+        // A 65-byte PNG that declares 60000 × 60000 pixels is refused from its header, without decoding.
+        var bomb = Assert.Throws<InvalidDataException>(() => processor.Prepare(PolicyImage.FromBytes(PngHeader(60000, 60000), "bomb.png")));
+        Assert.Contains("60000×60000", bomb.Message, StringComparison.Ordinal);
+        Assert.Contains("MaxPixels", bomb.Message, StringComparison.Ordinal);
+        Assert.Throws<FileNotFoundException>(() => processor.Prepare(PolicyImage.FromFile(Path.Combine(_data.Folder, "missing.png"))));
+    }
+
+    private static byte[] PngHeader(int width, int height)
+    {
+        var ihdr = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8;   // bit depth
+        ihdr[9] = 2;   // RGB
+        var bytes = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        Chunk(bytes, "IHDR", ihdr);
+        Chunk(bytes, "IDAT", new byte[] { 0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 });
+        Chunk(bytes, "IEND", Array.Empty<byte>());
+        return bytes.ToArray();
+    }
+
+    private static void Chunk(List<byte> bytes, string type, byte[] data)
+    {
+        var length = new byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
+        bytes.AddRange(length);
+        var body = System.Text.Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        bytes.AddRange(body);
+        var crc = new byte[4];
+        BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32(body));
+        bytes.AddRange(crc);
+    }
+
+    private static uint Crc32(byte[] data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+        }
+
+        return ~crc;
+    }
+}
