@@ -1,3 +1,4 @@
+using AnatomyR1.Testing;
 using AnatomyR1.Data;
 using Xunit;
 
@@ -23,6 +24,7 @@ public sealed class QuestionFamilyTests
     [InlineData("There is an anatomy within the liver; what is its name?", QuestionFamily.Rephrased)]
     [InlineData("How many instruments are there?", QuestionFamily.Count)]
     [InlineData("Is there a grasper above the gallbladder?", QuestionFamily.Existence)]
+    [InlineData("What is the name of the anatomy horizontal the brown anatomy?", QuestionFamily.OneHop)]
     [InlineData("What imaging modality was used for this image?", QuestionFamily.Other)]
     public void Classifies(string question, QuestionFamily expected) => Assert.Equal(expected, QuestionFamilyClassifier.Classify(question));
 
@@ -31,4 +33,26 @@ public sealed class QuestionFamilyTests
     [InlineData("What is left of the liver and to the right of the gut?", 2)]
     [InlineData("What is on the right side of the hook?", 1)]
     public void CountsRelations(string question, int expected) => Assert.Equal(expected, QuestionFamilyClassifier.CountRelations(question));
+
+    [SharedDataFact]
+    public void ClassifierAndParserShareOneGrammarOnThePublishedRecords()
+    {
+        // Every published question the GDQA parser reads as relational gets the family its relation count implies.
+        int relational = 0;
+        foreach (string file in new[] { TestData.GrpoJson, TestData.AscJson })
+        {
+            foreach (var sample in VqaDataLoader.Load(file).Samples)
+            {
+                if (Augmentation.SsgQuestionParser.Parse(sample.Question) is { Shape: Augmentation.QuestionShape.Relational } parsed)
+                {
+                    relational++;
+                    var family = QuestionFamilyClassifier.Classify(sample.Question);
+                    Assert.Equal(parsed.Relations.Count, QuestionFamilyClassifier.CountRelations(sample.Question));
+                    Assert.True(family is QuestionFamily.Rephrased || family == (parsed.Relations.Count >= 2 ? QuestionFamily.TwoHop : QuestionFamily.OneHop), $"{sample.Question}: {family}");
+                }
+            }
+        }
+
+        Assert.True(relational > 100, $"only {relational} relational questions parsed");
+    }
 }

@@ -102,10 +102,10 @@ public static partial class SsgQuestionParser
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    [GeneratedRegex(@"^what (?<noun>anatomy|thing|object|instrument) is (at|in) the (?<cell>[\w-]+) of the (frame|image)\s*\?$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(SsgGrammar.Positional, RegexOptions.IgnoreCase)]
     private static partial Regex Positional();
 
-    [GeneratedRegex(@"^(?<noun>anatomy|thing|object|instrument) at the (?<cell>[\w-]+) of the (frame|image)$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^(?<noun>" + SsgGrammar.Nouns + @") at the (?<cell>[\w-]+) of the (frame|image)$", RegexOptions.IgnoreCase)]
     private static partial Regex PositionalBody();
 
     [GeneratedRegex(@"^there is an? (?<body>.+?)\s*;\s*what (is it|name is it|is its name)\s*\??$", RegexOptions.IgnoreCase)]
@@ -114,7 +114,7 @@ public static partial class SsgQuestionParser
     [GeneratedRegex(@"^what (is the name of|name is|is) the (?<body>.+?)\s*\?$", RegexOptions.IgnoreCase)]
     private static partial Regex WhatIs();
 
-    [GeneratedRegex(@"\b(?<rel>to the left of|to the right of|on the left side of|on the right side of|left of|right of|above|below|within|vertical|horizontal) the ", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(?<rel>" + SsgGrammar.Relations + @") the ", RegexOptions.IgnoreCase)]
     private static partial Regex Relation();
 
     [GeneratedRegex(@"\s+that is( both)?$", RegexOptions.IgnoreCase)]

@@ -3,8 +3,8 @@ using System.Text.RegularExpressions;
 namespace AnatomyR1.Data;
 
 /// <summary>
-/// Assigns a <see cref="QuestionFamily"/> to SSG-VQA-style question text. Relations are counted as the phrases
-/// "left of", "right of", "to the left/right of", "on the left/right side of", "above", "below" and "within".
+/// Assigns a <see cref="QuestionFamily"/> to SSG-VQA-style question text. Relations are counted as the phrases of
+/// <see cref="SsgGrammar.Relations"/>, the grammar the GDQA parser shares.
 /// </summary>
 public static partial class QuestionFamilyClassifier
 {
@@ -57,8 +57,7 @@ public static partial class QuestionFamilyClassifier
     [GeneratedRegex(@"^there (is|are) an? .+;\s*what (is it|name is it|is its name)\s*\??$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex Rephrased();
 
-    // The position slot is matched loosely: the published SSG-VQA records include "at the None of the frame".
-    [GeneratedRegex(@"^what (anatomy|thing|object|instrument) is (at|in) the [\w-]+ of the (frame|image)\s*\?$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(SsgGrammar.Positional, RegexOptions.IgnoreCase)]
     private static partial Regex Positional();
 
     [GeneratedRegex(@"^how many\b", RegexOptions.IgnoreCase)]
@@ -67,7 +66,7 @@ public static partial class QuestionFamilyClassifier
     [GeneratedRegex(@"^(is|are) there\b", RegexOptions.IgnoreCase)]
     private static partial Regex Existence();
 
-    [GeneratedRegex(@"\b(to the left of|to the right of|on the left side of|on the right side of|left of|right of|above|below|within)\b", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\b(" + SsgGrammar.Relations + @")\b", RegexOptions.IgnoreCase)]
     private static partial Regex Relation();
 
     [GeneratedRegex(@"^what (is|name is) (the name of )?(the|a|an) .*\b(anatomy|thing|object|instrument|tool)\s*\?$", RegexOptions.IgnoreCase)]
