@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.TorchSharp.Policy;
+using Microsoft.ML;
 using Xunit;
 
 namespace AnatomyR1.TorchSharp.Tests;
@@ -31,6 +32,21 @@ public sealed class PolicyImageTests : IClassFixture<SmallSyntheticData>
         Assert.Equal(3 * 64 * 64, larger.Values.Length);
         var wrong = Assert.Throws<ArgumentException>(() => PolicyImage.FromPixels(new float[10], 2, 2, "row 3"));
         Assert.Contains("row 3 has 10 values", wrong.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AnMLNetImageColumnAnswersExactlyLikeTheImageFiles()
+    {
+        var ml = new Microsoft.ML.MLContext(seed: 0);
+        var rows = ml.Data.LoadFromEnumerable(_data.Test.Take(4));
+        var withImages = ml.Transforms.LoadImages("Image", imageFolder: null, inputColumnName: AnatomyR1.Data.VqaColumns.ImagePath).Fit(rows).Transform(rows);
+        using var byPath = new AnatomyR1.TorchSharp.Estimators.VlmTransformer(BuiltInPolicy.Load("cpu"));
+        using var byImage = new AnatomyR1.TorchSharp.Estimators.VlmTransformer(BuiltInPolicy.Load("cpu"), imageInput: AnatomyR1.TorchSharp.Estimators.VlmImageInput.FromImages("Image"));
+        var expected = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(byPath.Transform(rows), AnatomyR1.Data.VqaColumns.Completion).ToList();
+        var actual = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(byImage.Transform(withImages), AnatomyR1.Data.VqaColumns.Completion).ToList();
+        Assert.Equal(expected, actual);
+        var wrongType = Assert.Throws<ArgumentException>(() => byImage.Transform(rows));
+        Assert.Contains("'Image' column of ML.NET images", wrongType.Message, StringComparison.Ordinal);
     }
 
     [Fact]

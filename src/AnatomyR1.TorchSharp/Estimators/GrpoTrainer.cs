@@ -163,7 +163,7 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema) =>
         VlmOutputSchema.Append(inputSchema, VqaColumns.Question,
-            new[] { _options.ImageInput.PixelsColumn ?? _options.ImageInput.ImagePathColumn, VqaColumns.Question, VqaColumns.Options });
+            new[] { _options.ImageInput.SourceColumn, VqaColumns.Question, VqaColumns.Options });
 
     private IDataView StartingPolicyScores(IDataView input, IVisionLanguagePolicy? policy, string column)
     {

@@ -135,6 +135,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
         {
             ["image_path_column"] = ImageInput.ImagePathColumn,
             ["pixels_column"] = ImageInput.PixelsColumn,
+            ["image_column"] = ImageInput.ImageColumn,
             ["pixel_scale"] = ImageInput.PixelScale,
             ["answer_extraction"] = Strategy.ToString(),
             ["max_new_tokens"] = Generation.MaxNewTokens,
@@ -166,6 +167,7 @@ public sealed class VlmTransformer : ITransformer, IPersistentComponent, IDispos
             {
                 ImagePathColumn = (string?)settings["image_path_column"] ?? Data.VqaColumns.ImagePath,
                 PixelsColumn = (string?)settings["pixels_column"],
+                ImageColumn = (string?)settings["image_column"],
                 PixelScale = (float?)settings["pixel_scale"] ?? 1f / 255f,
             };
             var generation = new GenerationOptions { Temperature = 0, MaxNewTokens = (int?)settings["max_new_tokens"] ?? 80 };

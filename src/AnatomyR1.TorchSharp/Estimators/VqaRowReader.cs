@@ -3,6 +3,7 @@ using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 
 namespace AnatomyR1.TorchSharp.Estimators;
 
@@ -25,6 +26,13 @@ internal static class VqaRowReader
             if (schema.GetColumnOrNull(pixels) is not { Type: VectorDataViewType { ItemType: NumberDataViewType } vector } || vector.ItemType.RawType != typeof(float))
             {
                 throw new ArgumentException($"The input needs a '{pixels}' column of type vector of float (from ExtractPixels).");
+            }
+        }
+        else if (image.ImageColumn is string images)
+        {
+            if (schema.GetColumnOrNull(images) is not { Type: ImageDataViewType })
+            {
+                throw new ArgumentException($"The input needs a '{images}' column of ML.NET images (from LoadImages).");
             }
         }
         else
@@ -50,8 +58,9 @@ internal static class VqaRowReader
         var schema = input.Schema;
         Validate(schema, image, needAnswer: false);
         var rows = new List<VqaRow>();
-        var samples = new SampleRowReader(schema, scoreColumn, imagePathColumn: image.PixelsColumn is null ? image.ImagePathColumn : null);
+        var samples = new SampleRowReader(schema, scoreColumn, imagePathColumn: image.PixelsColumn is null && image.ImageColumn is null ? image.ImagePathColumn : null);
         var pixelColumn = image.PixelsColumn is string p ? schema[p] : (DataViewSchema.Column?)null;
+        var imageColumn = image.PixelsColumn is null && image.ImageColumn is string ic ? schema[ic] : (DataViewSchema.Column?)null;
         var stageColumn = schema.GetColumnOrNull(VqaColumns.CurriculumStage) is { Type: NumberDataViewType } sc && sc.Type.RawType == typeof(int) ? sc : (DataViewSchema.Column?)null;
         var (width, height) = pixelColumn is { Type: VectorDataViewType { Dimensions: { Length: 3 } dims } } && dims[0] == 3 ? (dims[2], dims[1]) : (0, 0);
         var variantColumns = new[] { GroupDiversityColumns.VariantQuestions, GroupDiversityColumns.VariantOptions, GroupDiversityColumns.VariantCorrectIndices }
@@ -59,11 +68,14 @@ internal static class VqaRowReader
         bool hasVariants = variantColumns.All(c => c is { Type: VectorDataViewType });
         var active = samples.ActiveColumns.Concat((hasVariants ? variantColumns : Array.Empty<DataViewSchema.Column?>()).Where(c => c.HasValue).Select(c => c!.Value))
             .Concat(pixelColumn is { } px ? new[] { px } : Array.Empty<DataViewSchema.Column>())
-            .Concat(stageColumn is { } st ? new[] { st } : Array.Empty<DataViewSchema.Column>()).ToList();
+            .Concat(stageColumn is { } st ? new[] { st } : Array.Empty<DataViewSchema.Column>())
+            .Concat(imageColumn is { } im ? new[] { im } : Array.Empty<DataViewSchema.Column>()).ToList();
         using var cursor = input.GetRowCursor(active);
         var readSample = samples.Bind(cursor);
         var pixelGetter = pixelColumn is { } pc ? cursor.GetGetter<VBuffer<float>>(pc) : null;
         var stageGetter = stageColumn is { } stc ? cursor.GetGetter<int>(stc) : null;
+        var imageGetter = imageColumn is { } imc ? cursor.GetGetter<MLImage>(imc) : null;
+        MLImage imageValue = null!;
         int stageValue = 0;
         var variantQuestions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[0]!.Value) : null;
         var variantOptions = hasVariants ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(variantColumns[1]!.Value) : null;
@@ -91,6 +103,14 @@ internal static class VqaRowReader
                 {
                     throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): {ex.Message} Extract planar R, G, B (ExtractPixels' default).", ex);
                 }
+            }
+            else if (imageGetter is not null)
+            {
+                imageGetter(ref imageValue);
+                string name = $"row {row} ({SampleSource.Describe(sample)}), column '{image.ImageColumn}'";
+                picture = imageValue is null || imageValue.Width == 0
+                    ? throw new InvalidDataException($"Row {row} ({SampleSource.Describe(sample)}): column '{image.ImageColumn}' holds no image.")
+                    : FromImage(imageValue, name);
             }
             else if (sample.ImagePath.Length == 0)
             {
@@ -131,6 +151,29 @@ internal static class VqaRowReader
         }
 
         return rows;
+    }
+
+    /// <summary>Planar RGB in [0, 1] of an ML.NET image (32-bit RGBA or BGRA; alpha is ignored).</summary>
+    private static PolicyImage FromImage(MLImage image, string name)
+    {
+        bool bgra = image.PixelFormat == MLPixelFormat.Bgra32;
+        if (!bgra && image.PixelFormat != MLPixelFormat.Rgba32)
+        {
+            throw new InvalidDataException($"The {name} has pixel format {image.PixelFormat}; 32-bit RGBA or BGRA is needed.");
+        }
+
+        int w = image.Width, h = image.Height, plane = w * h;
+        var pixels = image.Pixels;
+        var values = new float[3 * plane];
+        for (int i = 0; i < plane; i++)
+        {
+            byte r = pixels[(4 * i) + (bgra ? 2 : 0)], g = pixels[(4 * i) + 1], b = pixels[(4 * i) + (bgra ? 0 : 2)];
+            values[i] = r / 255f;
+            values[plane + i] = g / 255f;
+            values[(2 * plane) + i] = b / 255f;
+        }
+
+        return PolicyImage.FromPixels(values, w, h, name);
     }
 
     private static void RequireText(DataViewSchema schema, string name)
