@@ -205,26 +205,7 @@ public sealed class PatchPolicy : IVisionLanguagePolicy
     public Tensor InputEmbeddings() => Model.TokenEmbeddingWeight.detach().cpu().clone();
 
     /// <inheritdoc />
-    public IVisionLanguagePolicy CreateFrozenCopy()
-    {
-        var copy = new PatchLm(Model.Config);
-        var state = Model.state_dict();
-        using (no_grad())
-        {
-            foreach (var (name, target) in copy.state_dict())
-            {
-                target.copy_(state[name]);
-            }
-        }
-
-        foreach (var p in copy.parameters())
-        {
-            p.requires_grad = false;
-        }
-
-        copy.eval();
-        return new PatchPolicy(copy, _tokenizer, Device);
-    }
+    public IVisionLanguagePolicy CreateFrozenCopy() => new PatchPolicy(new PatchLm(Model.Config).CopyFrom(Model), _tokenizer, Device);
 
     /// <inheritdoc />
     public IEnumerable<Parameter> TrainableParameters() => Model.parameters().Where(p => p.requires_grad);

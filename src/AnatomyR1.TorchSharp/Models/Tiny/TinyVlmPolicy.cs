@@ -271,26 +271,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     }
 
     /// <inheritdoc />
-    public IVisionLanguagePolicy CreateFrozenCopy()
-    {
-        var copy = new TinyVlm(Config);
-        var state = Model.state_dict();
-        using (no_grad())
-        {
-            foreach (var (name, target) in copy.state_dict())
-            {
-                target.copy_(state[name]);
-            }
-        }
-
-        foreach (var p in copy.parameters())
-        {
-            p.requires_grad = false;
-        }
-
-        copy.eval();
-        return new TinyVlmPolicy(copy, Tokenizer, Device);
-    }
+    public IVisionLanguagePolicy CreateFrozenCopy() => new TinyVlmPolicy(new TinyVlm(Config).CopyFrom(Model), Tokenizer, Device);
 
     /// <inheritdoc />
     public IEnumerable<Parameter> TrainableParameters() => Model.parameters().Where(p => p.requires_grad);
