@@ -1,0 +1,72 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models.Qwen;
+
+/// <summary>
+/// Qwen2's grouped-query self-attention: q/k/v projections with biases, o without, multimodal rotary embeddings on
+/// q and k, key/value heads shared by <c>heads / kv_heads</c> query heads, scale 1/√head. Keys and values are cached
+/// per layer with their key/value heads only.
+/// </summary>
+public sealed class QwenTextAttention : nn.Module
+{
+    [ComponentName(Name = "q_proj")]
+    private readonly Linear _q;
+    [ComponentName(Name = "k_proj")]
+    private readonly Linear _k;
+    [ComponentName(Name = "v_proj")]
+    private readonly Linear _v;
+    [ComponentName(Name = "o_proj")]
+    private readonly Linear _o;
+    private readonly int _heads;
+    private readonly int _kvHeads;
+    private readonly int _headDim;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="config">The decoder's settings.</param>
+    public QwenTextAttention(QwenTextConfig config)
+        : base(nameof(QwenTextAttention))
+    {
+        _heads = config.Heads;
+        _kvHeads = config.KeyValueHeads;
+        _headDim = config.HeadDim;
+        _q = nn.Linear(config.HiddenSize, _heads * _headDim, hasBias: true);
+        _k = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: true);
+        _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: true);
+        _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false);
+        RegisterComponents();
+    }
+
+    /// <summary>Attends.</summary>
+    /// <param name="x">[B, T, width].</param>
+    /// <param name="cos">[B, 1, T, head] rotary cosines.</param>
+    /// <param name="sin">[B, 1, T, head] rotary sines.</param>
+    /// <param name="mask">[B, 1, T, past + T] additive mask.</param>
+    /// <param name="cache">The key/value cache, or null.</param>
+    /// <param name="layer">This layer's index in the cache.</param>
+    /// <returns>[B, T, width].</returns>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        var q = QwenRotary.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
+        var k = QwenRotary.Apply(_k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        if (cache is not null)
+        {
+            (k, v) = cache.Append(layer, k, v);
+        }
+
+        int groups = _heads / _kvHeads;
+        if (groups > 1)
+        {
+            k = k.repeat_interleave(groups, 1);
+            v = v.repeat_interleave(groups, 1);
+        }
+
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask.to_type(q.dtype));
+        return _o.forward(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,162 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.Utils;
+using static TorchSharp.torch;
+
+namespace AnatomyR1.TorchSharp.Models.Qwen;
+
+/// <summary>
+/// Qwen2.5-VL for conditional generation: the vision tower (<c>visual.</c>), the Qwen2 decoder (<c>model.</c>) and
+/// the output head (<c>lm_head.</c>, absent when tied to the embeddings). Parameter names follow the checkpoints'
+/// older layout; the checkpoint loader maps the newer one onto it.
+/// </summary>
+public sealed class QwenVLModel : nn.Module
+{
+    [ComponentName(Name = "model")]
+    private readonly QwenTextModel _text;
+    [ComponentName(Name = "visual")]
+    private readonly QwenVisionTransformer _visual;
+    [ComponentName(Name = "lm_head")]
+    private readonly Linear? _head;
+    private readonly Tensor _inverseFrequencies;
+
+    /// <summary>Creates the model with random weights (use a checkpoint loader to fill them).</summary>
+    /// <param name="config">The configuration.</param>
+    public QwenVLModel(QwenVLConfig config)
+        : base(nameof(QwenVLModel))
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        if (config.Vision.OutHiddenSize != config.Text.HiddenSize)
+        {
+            throw new ArgumentException($"The vision tower's output width {config.Vision.OutHiddenSize} must equal the decoder width {config.Text.HiddenSize}.", nameof(config));
+        }
+
+        Config = config;
+        _text = new QwenTextModel(config.Text);
+        _visual = new QwenVisionTransformer(config.Vision);
+        _head = config.TieWordEmbeddings ? null : nn.Linear(config.Text.HiddenSize, config.Text.VocabSize, hasBias: false);
+        _inverseFrequencies = QwenRotary.InverseFrequencies(config.Text.HeadDim, config.Text.RopeTheta).DetachFromDisposeScope();
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration.</summary>
+    public QwenVLConfig Config { get; }
+
+    /// <summary>The decoder stack.</summary>
+    public QwenTextModel Text => _text;
+
+    /// <summary>The vision tower.</summary>
+    public QwenVisionTransformer Visual => _visual;
+
+    /// <summary>
+    /// Runs a prompt batch: embeds the ids, replaces the <c>&lt;|image_pad|&gt;</c> slots by the vision tower's tokens
+    /// (images in order of appearance), computes the multimodal positions and runs the decoder.
+    /// </summary>
+    /// <param name="patches">[ΣN, 1176] flattened patches of every image, or null for text only.</param>
+    /// <param name="grids">Each image's (t, h, w) grid, in order of appearance across rows.</param>
+    /// <param name="ids">[B, L] int64 ids, left-padded.</param>
+    /// <param name="mask">[B, L] 1 for real tokens.</param>
+    /// <param name="cache">A cache to fill for decoding, or null.</param>
+    /// <returns>[B, L, width] final hidden states.</returns>
+    public Tensor Prefill(Tensor? patches, IReadOnlyList<int[]> grids, Tensor ids, Tensor mask, KvCache? cache = null)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(mask);
+        grids ??= Array.Empty<int[]>();
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0], l = ids.shape[1];
+        var device = ids.device;
+        long[] hostIds = ids.cpu().data<long>().ToArray();
+        long[] hostMask = mask.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
+        var (positions, deltas) = QwenRopeIndex.Compute(hostIds, hostMask, (int)b, (int)l, grids, Config);
+
+        var embeddings = _text.Embed(ids);
+        int imageSlots = hostIds.Count(v => v == Config.ImageTokenId);
+        if (grids.Count > 0)
+        {
+            if (patches is null)
+            {
+                throw new ArgumentException("Image grids were given without patches.", nameof(patches));
+            }
+
+            var imageTokens = _visual.Forward(patches, grids).to_type(embeddings.dtype);
+            if (imageTokens.shape[0] != imageSlots)
+            {
+                throw new ArgumentException($"The prompts hold {imageSlots} <|image_pad|> tokens but the images give {imageTokens.shape[0]}.", nameof(ids));
+            }
+
+            var slots = ids.eq(Config.ImageTokenId).unsqueeze(-1).expand_as(embeddings);
+            embeddings = embeddings.masked_scatter(slots, imageTokens);
+        }
+        else if (imageSlots > 0)
+        {
+            throw new ArgumentException($"The prompts hold {imageSlots} <|image_pad|> tokens but no image was given.", nameof(ids));
+        }
+
+        var positionTensor = tensor(positions, new long[] { 3, b, l }, device: device);
+        var (cos, sin) = QwenRotary.Multimodal(positionTensor, _inverseFrequencies, Config.Text.MropeSection, embeddings.dtype);
+        var keyMask = tensor(hostMask, new long[] { b, l }, device: device);
+        var causal = ones(l, l, dtype: ScalarType.Bool, device: device).tril();
+        var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var hidden = _text.Forward(embeddings, cos, sin, Additive(allowed), cache);
+        if (cache is not null)
+        {
+            var next = tensor(deltas, device: device) + l;
+            cache.SetState(keyMask, next);
+        }
+
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Continues from a filled cache with new text tokens (positions continue from each row's next position on all three axes).</summary>
+    /// <param name="ids">[B, T] int64 ids.</param>
+    /// <param name="cache">The cache from <see cref="Prefill"/>.</param>
+    /// <returns>[B, T, width] final hidden states.</returns>
+    public Tensor Decode(Tensor ids, KvCache cache)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(cache);
+        if (cache.NextPosition is null || cache.KeyMask is null)
+        {
+            throw new InvalidOperationException("Decode needs a cache filled by Prefill.");
+        }
+
+        using var scope = NewDisposeScope();
+        long b = ids.shape[0], t = ids.shape[1];
+        var device = ids.device;
+        var positions = cache.NextPosition.unsqueeze(1) + arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0);
+        var keyMask = cat(new[] { cache.KeyMask, ones(b, t, dtype: ScalarType.Int64, device: device) }, 1);
+        long past = cache.Length;
+        var keys = keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var allowed = t == 1 ? keys : ones(t, past + t, dtype: ScalarType.Bool, device: device).tril(past).unsqueeze(0) & keys;
+        var embeddings = _text.Embed(ids);
+        var (cos, sin) = QwenRotary.Multimodal(positions.unsqueeze(0).expand(3, b, t), _inverseFrequencies, Config.Text.MropeSection, embeddings.dtype);
+        var hidden = _text.Forward(embeddings, cos, sin, Additive(allowed), cache);
+        cache.SetState(keyMask, positions.select(1, t - 1) + 1);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Projects hidden states onto the vocabulary (the tied embeddings or <c>lm_head</c>).</summary>
+    /// <param name="hidden">[..., width].</param>
+    /// <returns>[..., vocab] logits.</returns>
+    public Tensor Logits(Tensor hidden)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        return _head is null ? hidden.matmul(_text.EmbeddingWeight.t()) : _head.forward(hidden);
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inverseFrequencies.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private static Tensor Additive(Tensor allowed) =>
+        zeros(allowed.shape, dtype: ScalarType.Float32, device: allowed.device).masked_fill(allowed.logical_not(), -1e9f).unsqueeze(1);
+}
