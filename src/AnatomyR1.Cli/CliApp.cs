@@ -24,6 +24,7 @@ public static class CliApp
             AugmentCommand.Create(console, stderr),
             TrainCommand.Create(console, stderr),
             DemoCommand.Create(console, stderr),
+            ScoreCommand.Create(console, stderr),
         };
 
         var parse = root.Parse(args);

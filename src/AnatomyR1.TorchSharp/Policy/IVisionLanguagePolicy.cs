@@ -61,6 +61,16 @@ public interface IVisionLanguagePolicy : IDisposable
     string Decode(IEnumerable<int> ids);
 
     /// <summary>
+    /// A prompt's ids as the decoder sees them, given its image's token count: models that place image tokens inside
+    /// the text (Qwen2.5-VL's <c>&lt;|image_pad|&gt;</c>) expand the placeholder; models that put the image in front of
+    /// the text return the ids unchanged (the default).
+    /// </summary>
+    /// <param name="promptIds">The prompt's ids from <see cref="EncodePrompts"/>, without padding.</param>
+    /// <param name="imageTokens">The image's token count (<see cref="PreparedImage.TokenCount"/>).</param>
+    /// <returns>The ids the decoder runs on.</returns>
+    IReadOnlyList<int> ExpandImageTokens(IReadOnlyList<int> promptIds, int imageTokens) => promptIds;
+
+    /// <summary>
     /// Log-probabilities [B, Tc] of <paramref name="completions"/> after <paramref name="prompts"/> and the images,
     /// under logits divided by <paramref name="temperature"/> (0 where the completion mask is 0). Differentiable.
     /// </summary>
