@@ -1,0 +1,2 @@
+class GenerationMixin:
+    """Generation is done by the fixture script with explicit forward passes."""

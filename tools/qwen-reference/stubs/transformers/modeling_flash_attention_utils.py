@@ -1,0 +1,5 @@
+from typing import TypedDict
+
+
+class FlashAttentionKwargs(TypedDict, total=False):
+    pass

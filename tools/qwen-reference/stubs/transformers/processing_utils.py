@@ -1,0 +1,1 @@
+from typing import Unpack  # noqa: F401  (Python >= 3.11)
