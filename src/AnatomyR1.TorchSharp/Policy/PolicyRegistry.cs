@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AnatomyR1.TorchSharp.Models.Qwen;
 using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.TorchSharp.Runtime;
 
@@ -23,6 +24,7 @@ public static class PolicyRegistry
     static PolicyRegistry()
     {
         TinyVlmPolicy.RegisterFamily();
+        QwenVLPolicy.RegisterFamily();
     }
 
     /// <summary>The registered model types.</summary>

@@ -88,7 +88,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     internal static void RegisterFamily()
     {
         PolicyRegistry.Register(new PolicyFamily(QwenVLConfig.ModelTypeName, (folder, device) => Load(folder, device)));
-        PolicyRegistry.RegisterTokenizer(Qwen2Tokenizer.KindName, Qwen2Tokenizer.Load);
+        Qwen2Tokenizer.Register();
     }
 
     /// <summary>Loads a Hugging Face Qwen2.5-VL folder.</summary>
@@ -199,7 +199,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     /// </summary>
     /// <inheritdoc/>
     public string FormatPrompt(string question, IReadOnlyList<string> options) =>
-        QwenChatTemplate.Render(new[] { QwenChatMessage.User(QwenContent.Image(), QwenContent.Text(_prompts.Build(question, options))) }, addGenerationPrompt: true);
+        QwenChatTemplate.Render(new[] { QwenChatMessage.User(QwenContentPart.Image(), QwenContentPart.FromText(_prompts.Build(question, options))) }, addGenerationPrompt: true);
 
     /// <summary>Encodes chat-formatted prompts; each must contain one <c>&lt;|image_pad|&gt;</c> (expanded per image later).</summary>
     /// <inheritdoc/>
