@@ -142,7 +142,8 @@ public sealed class SafeTensorsFile : IDisposable
 
     /// <summary>
     /// Reads one tensor into an existing tensor of the same shape, converting to its dtype and device. A contiguous
-    /// CPU target of the file's dtype is filled in place with no intermediate copy. The caller disables autograd.
+    /// CPU target of the file's dtype is filled in place with no intermediate copy; any other target costs one
+    /// temporary CPU tensor in the file's dtype. The caller disables autograd.
     /// </summary>
     /// <param name="name">The tensor's name.</param>
     /// <param name="target">The destination.</param>
@@ -162,8 +163,9 @@ public sealed class SafeTensorsFile : IDisposable
             return;
         }
 
+        // copy_ converts dtype and device itself, so no converted copy is made on the way.
         var flat = ReadFlat(info);
-        target.copy_(flat.to(target.dtype, target.device).reshape(info.ShapeArray));
+        target.copy_(flat.reshape(info.ShapeArray));
     }
 
     /// <inheritdoc />
