@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -50,50 +49,42 @@ public static class SafeTensors
         return stream.ToArray();
     }
 
-    /// <summary>Reads every tensor of a safetensors file (float32 only).</summary>
+    /// <summary>
+    /// Reads every tensor of a safetensors file (float32 only). The header is validated by the same rules as
+    /// <see cref="SafeTensorsFile"/>'s.
+    /// </summary>
     /// <param name="content">The file content.</param>
     /// <param name="source">The file name, for errors.</param>
     /// <returns>Name → (shape, values).</returns>
-    /// <exception cref="InvalidDataException">The file is malformed; the message names the tensor.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file breaks the format's rules (the message names the file and tensor; the inner exception is the
+    /// <see cref="SafeTensorsFormatException"/>), or a tensor is not F32.
+    /// </exception>
     public static Dictionary<string, (long[] Shape, float[] Values)> Deserialize(byte[] content, string source)
     {
-        if (content.Length < 8)
+        ArgumentNullException.ThrowIfNull(content);
+        SafeTensorsHeader header;
+        try
         {
-            throw new InvalidDataException($"{source}: too short for a safetensors file.");
+            long headerLength = SafeTensorsHeader.HeaderLength(content.AsSpan(0, Math.Min(8, content.Length)), content.Length, source);
+            header = SafeTensorsHeader.Parse(content.AsMemory(8, (int)headerLength), content.Length, source);
+        }
+        catch (SafeTensorsFormatException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
         }
 
-        ulong headerLength = BitConverter.ToUInt64(content, 0);
-        if (headerLength > (ulong)(content.Length - 8))
-        {
-            throw new InvalidDataException($"{source}: the header length {headerLength} exceeds the file.");
-        }
-
-        using var doc = JsonDocument.Parse(Encoding.UTF8.GetString(content, 8, (int)headerLength));
-        long dataStart = 8 + (long)headerLength;
         var result = new Dictionary<string, (long[], float[])>(StringComparer.Ordinal);
-        foreach (var entry in doc.RootElement.EnumerateObject())
+        foreach (string name in header.Names)
         {
-            if (entry.Name == "__metadata__")
+            var info = header.Tensors[name];
+            if (info.DType != "F32")
             {
-                continue;
+                throw new InvalidDataException($"{source}: tensor '{name}' has dtype {info.DType}; only F32 is supported here (SafeTensorsFile reads and converts the others).");
             }
 
-            string dtype = entry.Value.GetProperty("dtype").GetString() ?? string.Empty;
-            if (dtype != "F32")
-            {
-                throw new InvalidDataException($"{source}: tensor '{entry.Name}' has dtype {dtype}; only F32 is supported.");
-            }
-
-            long[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            long[] range = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            long count = shape.Aggregate(1L, (a, b) => a * b);
-            if (range.Length != 2 || range[1] - range[0] != count * 4 || dataStart + range[1] > content.Length || range[0] < 0)
-            {
-                throw new InvalidDataException($"{source}: tensor '{entry.Name}' has a byte range that does not match its shape [{string.Join(", ", shape)}] or the file.");
-            }
-
-            var values = MemoryMarshal.Cast<byte, float>(content.AsSpan((int)(dataStart + range[0]), (int)(range[1] - range[0]))).ToArray();
-            result[entry.Name] = (shape, values);
+            var bytes = content.AsSpan((int)(header.DataStart + info.ByteOffset), (int)info.ByteLength);
+            result[name] = (info.ShapeArray.ToArray(), MemoryMarshal.Cast<byte, float>(bytes).ToArray());
         }
 
         return result;
