@@ -190,6 +190,39 @@ public sealed record QwenImageProcessorOptions
         }
     }
 
+    /// <summary>
+    /// Writes the settings as a <c>preprocessor_config.json</c> that <see cref="Load"/> and the reference implementation
+    /// read. The user cap is folded into <c>max_pixels</c> (the saved folder then resizes as this processor does).
+    /// </summary>
+    /// <returns>The JSON text.</returns>
+    public string ToJson() => JsonSerializer.Serialize(
+        new Dictionary<string, object>
+        {
+            ["image_processor_type"] = "Qwen2VLImageProcessor",
+            ["min_pixels"] = MinPixels,
+            ["max_pixels"] = EffectiveMaxPixels,
+            ["patch_size"] = PatchSize,
+            ["temporal_patch_size"] = TemporalPatchSize,
+            ["merge_size"] = MergeSize,
+            ["image_mean"] = ImageMean,
+            ["image_std"] = ImageStd,
+            ["rescale_factor"] = RescaleFactor,
+            ["resample"] = 3,
+            ["do_resize"] = DoResize,
+            ["do_rescale"] = DoRescale,
+            ["do_normalize"] = DoNormalize,
+            ["do_convert_rgb"] = DoConvertRgb,
+        },
+        new JsonSerializerOptions { WriteIndented = true });
+
+    /// <summary>Writes <see cref="FileName"/> into an existing folder (temporary file, then rename).</summary>
+    /// <param name="folder">The folder.</param>
+    public void Save(string folder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        AnatomyR1.IO.AtomicFile.WriteAllText(Path.Combine(folder, FileName), ToJson());
+    }
+
     /// <summary>Checks every setting is in range.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public void Validate()

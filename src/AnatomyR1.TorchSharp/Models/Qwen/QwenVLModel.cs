@@ -8,7 +8,7 @@ namespace AnatomyR1.TorchSharp.Models.Qwen;
 /// <summary>
 /// Qwen2.5-VL for conditional generation: the vision tower (<c>visual.</c>), the Qwen2 decoder (<c>model.</c>) and
 /// the output head (<c>lm_head.</c>, absent when tied to the embeddings). Parameter names follow the checkpoints'
-/// older layout; the checkpoint loader maps the newer one onto it.
+/// older layout; <see cref="QwenCheckpointNames"/> maps the newer one onto it.
 /// </summary>
 public sealed class QwenVLModel : nn.Module
 {
@@ -18,7 +18,6 @@ public sealed class QwenVLModel : nn.Module
     private readonly QwenVisionTransformer _visual;
     [ComponentName(Name = "lm_head")]
     private readonly Linear? _head;
-    private readonly Tensor _inverseFrequencies;
 
     /// <summary>Creates the model with random weights (use a checkpoint loader to fill them).</summary>
     /// <param name="config">The configuration.</param>
@@ -36,7 +35,6 @@ public sealed class QwenVLModel : nn.Module
         _text = new QwenTextModel(config.Text);
         _visual = new QwenVisionTransformer(config.Vision);
         _head = config.TieWordEmbeddings ? null : nn.Linear(config.Text.HiddenSize, config.Text.VocabSize, hasBias: false);
-        _inverseFrequencies = QwenRotary.InverseFrequencies(config.Text.HeadDim, config.Text.RopeTheta).DetachFromDisposeScope();
         RegisterComponents();
     }
 
@@ -95,7 +93,7 @@ public sealed class QwenVLModel : nn.Module
         }
 
         var positionTensor = tensor(positions, new long[] { 3, b, l }, device: device);
-        var (cos, sin) = QwenRotary.Multimodal(positionTensor, _inverseFrequencies, Config.Text.MropeSection, embeddings.dtype);
+        var (cos, sin) = QwenRotary.Multimodal(positionTensor, InverseFrequencies(device), Config.Text.MropeSection, embeddings.dtype);
         var keyMask = tensor(hostMask, new long[] { b, l }, device: device);
         var causal = ones(l, l, dtype: ScalarType.Bool, device: device).tril();
         var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
@@ -131,7 +129,7 @@ public sealed class QwenVLModel : nn.Module
         var keys = keyMask.to_type(ScalarType.Bool).unsqueeze(1);
         var allowed = t == 1 ? keys : ones(t, past + t, dtype: ScalarType.Bool, device: device).tril(past).unsqueeze(0) & keys;
         var embeddings = _text.Embed(ids);
-        var (cos, sin) = QwenRotary.Multimodal(positions.unsqueeze(0).expand(3, b, t), _inverseFrequencies, Config.Text.MropeSection, embeddings.dtype);
+        var (cos, sin) = QwenRotary.Multimodal(positions.unsqueeze(0).expand(3, b, t), InverseFrequencies(device), Config.Text.MropeSection, embeddings.dtype);
         var hidden = _text.Forward(embeddings, cos, sin, Additive(allowed), cache);
         cache.SetState(keyMask, positions.select(1, t - 1) + 1);
         return hidden.MoveToOuterDisposeScope();
@@ -146,16 +144,9 @@ public sealed class QwenVLModel : nn.Module
         return _head is null ? hidden.matmul(_text.EmbeddingWeight.t()) : _head.forward(hidden);
     }
 
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inverseFrequencies.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
+    // Derived from the config on each call (a handful of values) so that it follows the model across devices and is
+    // not mistaken for a checkpoint tensor.
+    private Tensor InverseFrequencies(Device device) => QwenRotary.InverseFrequencies(Config.Text.HeadDim, Config.Text.RopeTheta, device);
 
     private static Tensor Additive(Tensor allowed) =>
         zeros(allowed.shape, dtype: ScalarType.Float32, device: allowed.device).masked_fill(allowed.logical_not(), -1e9f).unsqueeze(1);

@@ -124,7 +124,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
             : new QwenImageProcessorOptions();
         if (options.MaxPixels is long cap)
         {
-            processorOptions.MaxPixelsCap = cap;
+            processorOptions = processorOptions with { MaxPixelsCap = cap };
         }
 
         using var checkpoint = HuggingFaceCheckpoint.Open(folder);
