@@ -27,7 +27,10 @@ public sealed class PolicyTokenEmbedder : OptionEmbedder, IPersistentComponent
         ArgumentNullException.ThrowIfNull(policy);
         _tokenizer = policy.Tokenizer;
         using var weight = policy.InputEmbeddings();
-        using var cpu = weight.contiguous();
+        // Models may pad their embedding table beyond the tokenizer (Qwen2.5-VL: 151,936 rows for 151,665 tokens);
+        // only the rows a token can reach are kept.
+        long rows = Math.Min(weight.shape[0], policy.Tokenizer.VocabSize);
+        using var cpu = weight.narrow(0, 0, rows).contiguous();
         _table = cpu.data<float>().ToArray();
         _width = (int)weight.shape[1];
         CheckShape();

@@ -321,14 +321,14 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
 
         using var cache = new KvCache(Model.Text.LayerCount);
         var hidden = Model.Prefill(patches, grids, ids, mask, cache);
-        var logits = Model.Logits(hidden.select(1, -1)).to_type(ScalarType.Float32);
+        var logits = Sampleable(Model.Logits(hidden.select(1, -1)));
         if (options.SharePrefix && g > 1)
         {
             logits = logits.repeat_interleave(g, 0);
             cache.Expand(g);
         }
 
-        var result = Decoding.Run(this, logits, next => Model.Logits(Model.Decode(next, cache).select(1, 0)).to_type(ScalarType.Float32), options, onToken);
+        var result = Decoding.Run(this, logits, next => Sampleable(Model.Logits(Model.Decode(next, cache).select(1, 0))), options, onToken);
         return result.MoveToOuterDisposeScope();
     }
 
@@ -375,6 +375,17 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         return id == configId
             ? id
             : throw new ArgumentException($"The tokenizer's {token} is id {id} but the config says {configId}.", nameof(Tokenizer));
+    }
+
+    /// <summary>
+    /// Logits over the ids the tokenizer can produce: the embedding table's padding rows (Qwen2.5-VL: 151,936 rows for
+    /// 151,665 tokens) are never sampled, since a completion must decode and re-encode to the same ids. Scoring
+    /// (<see cref="CompletionLogits"/>) keeps the full table, as the reference implementation does.
+    /// </summary>
+    private Tensor Sampleable(Tensor logits)
+    {
+        var full = logits.to_type(ScalarType.Float32);
+        return full.shape[^1] > Tokenizer.VocabSize ? full.narrow(-1, 0, Tokenizer.VocabSize) : full;
     }
 
     private static IReadOnlyList<int[]> Grids(ImageBatch images) =>
