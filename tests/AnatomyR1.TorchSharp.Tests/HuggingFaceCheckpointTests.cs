@@ -212,6 +212,11 @@ public sealed class HuggingFaceCheckpointTests : IDisposable
             Assert.Equal(state.Count, allowed.Names.Count);
         }
 
+        string linkedIndex = Folder("linked-index");
+        WriteIndex(outside, state.Keys.ToDictionary(k => k, _ => "stolen.safetensors"));
+        File.CreateSymbolicLink(Path.Combine(linkedIndex, "model.safetensors.index.json"), Path.Combine(outside, "model.safetensors.index.json"));
+        Assert.Contains("'model.safetensors.index.json' is a link", Assert.Throws<InvalidDataException>(() => HuggingFaceCheckpoint.Open(linkedIndex).Dispose()).Message, StringComparison.Ordinal);
+
         string linkedSingle = Folder("linked-single");
         File.CreateSymbolicLink(Path.Combine(linkedSingle, "model.safetensors"), Path.Combine(outside, "stolen.safetensors"));
         Assert.Throws<InvalidDataException>(() => HuggingFaceCheckpoint.Open(linkedSingle).Dispose());

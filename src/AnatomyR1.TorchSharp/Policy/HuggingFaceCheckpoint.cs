@@ -12,7 +12,8 @@ namespace AnatomyR1.TorchSharp.Policy;
 /// </summary>
 /// <remarks>
 /// <para>
-/// An index is checked strictly: <c>weight_map</c> is an object of tensor name → shard file; every shard is a
+/// An index (itself a file inside the folder) is checked strictly: <c>weight_map</c> is an object of tensor name →
+/// shard file; every shard is a
 /// relative path inside the folder (no <c>..</c> segment, no absolute path) that exists, and whose real location,
 /// symbolic links resolved, is inside the folder's real location too; every tensor the map lists is in its shard, and
 /// a shard's tensor that the map does not list (or lists for another shard) is an error. Shards the map does not
@@ -88,6 +89,7 @@ public sealed class HuggingFaceCheckpoint : IDisposable
             throw new FileNotFoundException($"Model folder '{root}' has neither {WeightsFileName} nor {IndexFileName}.", single);
         }
 
+        CheckInside(root, index, IndexFileName, allowLinksOutsideFolder, index);
         return OpenSharded(root, index, allowLinksOutsideFolder);
     }
 

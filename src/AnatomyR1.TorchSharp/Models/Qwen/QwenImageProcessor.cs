@@ -58,8 +58,10 @@ public sealed class QwenImageProcessor : IImageProcessor
     /// The reference's <c>smart_resize</c>: the size, both sides multiples of <paramref name="factor"/>, closest to
     /// the image's with between <paramref name="minPixels"/> and <paramref name="maxPixels"/> pixels. Each side is
     /// first rounded to the nearest multiple (Python's <c>round</c>, ties to even); when that has too many pixels
-    /// both sides are scaled by β = √(h · w / max) and floored to multiples (at least one factor each), when too few
-    /// scaled by β = √(min / (h · w)) and ceiled, in double precision in the reference's order of operations.
+    /// both sides are scaled by β = √(h · w / max) and floored to multiples, when too few scaled by
+    /// β = √(min / (h · w)) and ceiled, in double precision in the reference's order of operations. A floored side is
+    /// at least one factor, as in newer transformers versions (older ones could return 0 for a very elongated image
+    /// under a small bound); the errors are those of the versions that refuse sides below the factor.
     /// </summary>
     /// <param name="height">The image's height.</param>
     /// <param name="width">The image's width.</param>
@@ -69,11 +71,13 @@ public sealed class QwenImageProcessor : IImageProcessor
     /// <returns>The resized height and width.</returns>
     /// <exception cref="ArgumentException">
     /// A side is smaller than <paramref name="factor"/>, or the aspect ratio is above 200 (the reference's two
-    /// errors), or the result does not fit an <see cref="int"/>.
+    /// errors), a bound or the factor is below 1, or the result does not fit an <see cref="int"/>.
     /// </exception>
     public static (int Height, int Width) SmartResize(int height, int width, int factor, long minPixels, long maxPixels)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(factor, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(minPixels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
         if (height < factor || width < factor)
         {
             throw new ArgumentException($"height:{height} or width:{width} must be larger than factor:{factor}");
