@@ -56,8 +56,12 @@ public sealed class QwenVLModel : nn.Module
     /// <param name="ids">[B, L] int64 ids, left-padded.</param>
     /// <param name="mask">[B, L] 1 for real tokens.</param>
     /// <param name="cache">A cache to fill for decoding, or null.</param>
+    /// <param name="promptLength">
+    /// Columns from this one on are completion text: a <c>&lt;|image_pad|&gt;</c> or <c>&lt;|vision_start|&gt;</c> there is
+    /// an ordinary token, never an image slot (default: the whole row is prompt).
+    /// </param>
     /// <returns>[B, L, width] final hidden states.</returns>
-    public Tensor Prefill(Tensor? patches, IReadOnlyList<int[]> grids, Tensor ids, Tensor mask, KvCache? cache = null)
+    public Tensor Prefill(Tensor? patches, IReadOnlyList<int[]> grids, Tensor ids, Tensor mask, KvCache? cache = null, long promptLength = long.MaxValue)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentNullException.ThrowIfNull(mask);
@@ -67,10 +71,22 @@ public sealed class QwenVLModel : nn.Module
         var device = ids.device;
         long[] hostIds = ids.cpu().data<long>().ToArray();
         long[] hostMask = mask.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
-        var (positions, deltas) = QwenRopeIndex.Compute(hostIds, hostMask, (int)b, (int)l, grids, Config);
+        long[] structural = (long[])hostIds.Clone();
+        int imageSlots = 0;
+        for (int i = 0; i < structural.Length; i++)
+        {
+            if (i % l >= promptLength && (structural[i] == Config.ImageTokenId || structural[i] == Config.VisionStartTokenId || structural[i] == Config.VideoTokenId))
+            {
+                structural[i] = -1;
+            }
+            else if (structural[i] == Config.ImageTokenId)
+            {
+                imageSlots++;
+            }
+        }
 
+        var (positions, deltas) = QwenRopeIndex.Compute(structural, hostMask, (int)b, (int)l, grids, Config);
         var embeddings = _text.Embed(ids);
-        int imageSlots = hostIds.Count(v => v == Config.ImageTokenId);
         if (grids.Count > 0)
         {
             if (patches is null)
@@ -84,7 +100,7 @@ public sealed class QwenVLModel : nn.Module
                 throw new ArgumentException($"The prompts hold {imageSlots} <|image_pad|> tokens but the images give {imageTokens.shape[0]}.", nameof(ids));
             }
 
-            var slots = ids.eq(Config.ImageTokenId).unsqueeze(-1).expand_as(embeddings);
+            var slots = tensor(structural, new long[] { b, l }, device: device).eq(Config.ImageTokenId).unsqueeze(-1).expand_as(embeddings);
             embeddings = embeddings.masked_scatter(slots, imageTokens);
         }
         else if (imageSlots > 0)

@@ -27,7 +27,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     private readonly R1PromptBuilder _prompts = new(new R1PromptOptions { ImageToken = string.Empty });
     private readonly int _imageId;
     private readonly int _visionStartId;
-    private readonly int _visionEndId;
+    private readonly Tensor _structural;
 
     /// <summary>Wraps a model, its tokenizer and its image processor.</summary>
     /// <param name="model">The model (moved to <paramref name="device"/>).</param>
@@ -44,7 +44,8 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         var config = model.Config;
         _imageId = RequireToken("<|image_pad|>", config.ImageTokenId);
         _visionStartId = RequireToken("<|vision_start|>", config.VisionStartTokenId);
-        _visionEndId = RequireToken("<|vision_end|>", config.VisionEndTokenId);
+        RequireToken("<|vision_end|>", config.VisionEndTokenId);
+        _structural = tensor(new long[] { _imageId, _visionStartId, config.VideoTokenId }.Where(id => id < Tokenizer.VocabSize).ToArray()).DetachFromDisposeScope();
         EosId = Tokenizer.TryGetTokenId("<|im_end|>", out int eos) ? eos : config.EosTokenId ?? throw new ArgumentException("The tokenizer has no <|im_end|> and the config no eos_token_id.", nameof(tokenizer));
         PadId = Tokenizer.TryGetTokenId("<|endoftext|>", out int pad) ? pad : config.PadTokenId ?? EosId;
         if (Tokenizer.VocabSize > config.Text.VocabSize)
@@ -273,7 +274,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         using var expanded = Expand(images, prompts);
         var ids = cat(new[] { expanded.Ids, completions.Ids.to(Device) }, 1);
         var mask = cat(new[] { expanded.Mask, completions.Mask.to(Device) }, 1);
-        var hidden = Model.Prefill(images.Values.to(Device), Grids(images), ids, mask);
+        var hidden = Model.Prefill(images.Values.to(Device), Grids(images), ids, mask, promptLength: expanded.Length);
         var logits = Model.Logits(hidden.narrow(1, expanded.Length - 1, completions.Length));
         return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
     }
@@ -363,7 +364,11 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     public void SetTraining(bool training) => Model.train(training);
 
     /// <inheritdoc/>
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        _structural.Dispose();
+        Model.Dispose();
+    }
 
     private int RequireToken(string token, int configId)
     {
@@ -379,13 +384,15 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
 
     /// <summary>
     /// Logits over the ids the tokenizer can produce: the embedding table's padding rows (Qwen2.5-VL: 151,936 rows for
-    /// 151,665 tokens) are never sampled, since a completion must decode and re-encode to the same ids. Scoring
+    /// 151,665 tokens) are never sampled, since a completion must decode and re-encode to the same ids; nor are the
+    /// tokens that mark image slots (<c>&lt;|vision_start|&gt;</c>, <c>&lt;|image_pad|&gt;</c>, <c>&lt;|video_pad|&gt;</c>). Scoring
     /// (<see cref="CompletionLogits"/>) keeps the full table, as the reference implementation does.
     /// </summary>
     private Tensor Sampleable(Tensor logits)
     {
         var full = logits.to_type(ScalarType.Float32);
-        return full.shape[^1] > Tokenizer.VocabSize ? full.narrow(-1, 0, Tokenizer.VocabSize) : full;
+        var reachable = full.shape[^1] > Tokenizer.VocabSize ? full.narrow(-1, 0, Tokenizer.VocabSize) : full;
+        return reachable.index_fill(-1, _structural.to(reachable.device), float.NegativeInfinity);
     }
 
     private static IReadOnlyList<int[]> Grids(ImageBatch images) =>
