@@ -115,7 +115,7 @@ internal static class EvalCommand
 
                 return loaded.Report.SkippedCount == 0 ? ExitCodes.Ok : ExitCodes.BadInput;
             }
-            catch (Exception ex) when (ex is VqaDataException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException)
+            catch (Exception ex) when (ex is VqaDataException or InvalidDataException or SafeTensorsFormatException or DirectoryNotFoundException or FileNotFoundException)
             {
                 stderr.WriteLine("error: " + ex.Message);
                 return ExitCodes.BadInput;

@@ -17,6 +17,8 @@ namespace AnatomyR1.Cli;
 /// </summary>
 internal static class ScoreCommand
 {
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static Command Create(IAnsiConsole console, TextWriter stderr)
     {
         var model = new Option<string>("--model") { Description = "A policy folder (any registered model type, e.g. a Hugging Face Qwen2.5-VL folder) or 'builtin'.", Required = true };
@@ -50,7 +52,7 @@ internal static class ScoreCommand
                 int scored = 0;
                 foreach (var sample in loaded.Samples)
                 {
-                    lines.AppendLine(JsonSerializer.Serialize(Score(policy, sample, greedyTokens)));
+                    lines.AppendLine(JsonSerializer.Serialize(Score(policy, sample, greedyTokens), Json));
                     scored++;
                 }
 
@@ -63,7 +65,7 @@ internal static class ScoreCommand
 
                 return loaded.Report.SkippedCount == 0 ? ExitCodes.Ok : ExitCodes.BadInput;
             }
-            catch (Exception ex) when (ex is VqaDataException or InvalidDataException or DirectoryNotFoundException or FileNotFoundException)
+            catch (Exception ex) when (ex is VqaDataException or InvalidDataException or SafeTensorsFormatException or DirectoryNotFoundException or FileNotFoundException)
             {
                 stderr.WriteLine("error: " + ex.Message);
                 return ExitCodes.BadInput;
