@@ -5,7 +5,31 @@ namespace AnatomyR1.Benchmarks;
 /// <summary>Runs the benchmark suites: <c>dotnet run -c Release --project benchmarks/AnatomyR1.Benchmarks -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>).</summary>
+    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>), except <c>qwen-load-memory</c> (peak memory while loading a large Qwen2.5-VL checkpoint) and <c>qwen-token-counts</c> (the tokens each Qwen benchmark processes).</summary>
     /// <param name="args">BenchmarkDotNet arguments.</param>
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    /// <returns>The exit code.</returns>
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "qwen-load-memory")
+        {
+            return QwenLoadMemory.Run(Console.Out);
+        }
+
+        if (args.Length > 0 && args[0] == "qwen-token-counts")
+        {
+            // The tokens each QwenBenchmarks method processes, to turn its times into tokens per second.
+            var benchmarks = new QwenBenchmarks();
+            benchmarks.Setup();
+            foreach (var method in new Func<long>[] { benchmarks.BuiltInPrefill, benchmarks.QwenPrefill, benchmarks.BuiltInRollouts, benchmarks.QwenRollouts, benchmarks.BuiltInUpdate, benchmarks.QwenUpdate })
+            {
+                Console.WriteLine($"{method.Method.Name}: {method()} tokens");
+            }
+
+            benchmarks.Cleanup();
+            return 0;
+        }
+
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -150,6 +150,27 @@ public sealed class QwenPolicyTests : IClassFixture<SmallSyntheticData>
         }
     }
 
+    [Fact]
+    public void Bfloat16_weights_score_close_to_float32_and_generate()
+    {
+        using var f32 = Load();
+        using var bf16 = QwenVLPolicy.Load(Folder("tiny"), "cpu", new QwenLoadOptions { Dtype = ScalarType.BFloat16 });
+        Assert.All(bf16.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        using var images = Images(f32, "img_84x112.png");
+        using var prompts = f32.EncodePrompts(new[] { f32.FormatPrompt("Which anatomy is above the grasper?", new[] { "Liver", "Gut" }) });
+        using var completions = f32.EncodeCompletions(new[] { "<think> up </think> <answer>A</answer>" });
+        using var a = f32.CompletionLogProbs(images, prompts, completions);
+        using var b = bf16.CompletionLogProbs(images, prompts, completions);
+        Assert.Equal(ScalarType.Float32, b.dtype);
+
+        // The checkpoint is BF16, so the weights are identical; only the arithmetic is coarser.
+        double worst = (a - b).abs().max().item<float>();
+        Assert.True(worst < 0.5, $"max |Δ log p| = {worst}");
+        Assert.True(worst > 0, "bfloat16 arithmetic should differ from float32 somewhere");
+        using var generated = bf16.Generate(images, prompts, new GenerationOptions { MaxNewTokens = 4, Temperature = 0 });
+        Assert.Equal(1, generated.Completions.Rows);
+    }
+
     [Trait("Category", "Slow")]
     [Fact]
     public void Grpo_on_qwen_raises_a_reward_it_can_reach()
