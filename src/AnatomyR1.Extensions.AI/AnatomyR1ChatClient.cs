@@ -286,9 +286,14 @@ public sealed class AnatomyR1ChatClient : IChatClient
         using (var encoded = _policy.EncodePrompts(new[] { prompt }))
         {
             promptLength = (int)encoded.Length;
+            var ids = encoded.Ids.cpu().data<long>().Select(v => (int)v).ToList();
+
+            // Policies that put the image tokens inside the text (a placeholder expanded to the image's count) report
+            // the expanded length; policies that put the image in front keep the ids, and the image's tokens add up.
+            int expanded = _policy.ExpandImageTokens(ids, imageTokens).Count;
+            promptTokens = expanded == ids.Count ? imageTokens + promptLength : expanded;
         }
 
-        promptTokens = imageTokens + promptLength;
         int room = _policy.MaxSequenceLength - promptTokens;
         if (room < 1)
         {
