@@ -48,7 +48,7 @@ public static class SupervisedTrainer
         }
 
         var images = new PreparedImageCache(policy.ImageProcessor);
-        var blank = policy.ImageProcessor.Prepare(PolicyImage.FromPixels(new float[3 * 8 * 8], 8, 8, "blank image"));
+        var blank = policy.ImageProcessor.Prepare(PolicyImage.FromPixels(new float[3 * 64 * 64], 64, 64, "blank image"));
         var visionParameters = policy.VisionEncoderParameters().Where(p => p.requires_grad).ToList();
         var visionSet = new HashSet<IntPtr>(visionParameters.Select(p => p.Handle));
         var languageParameters = policy.TrainableParameters().Where(p => !visionSet.Contains(p.Handle)).ToList();

@@ -151,6 +151,44 @@ public sealed class QwenPolicyTests : IClassFixture<SmallSyntheticData>
     }
 
     [Fact]
+    public void The_tiny_preset_sees_a_scene_as_three_by_three_tokens_and_round_trips()
+    {
+        Assert.Contains(QwenPresets.Tiny, PolicyRegistry.Presets);
+        using var policy = (QwenVLPolicy)PolicyRegistry.Create(QwenPresets.Tiny, "cpu", seed: 3);
+        Assert.Equal(QwenPresets.TinyConfig().ParameterCount, policy.Model.parameters().Sum(p => p.numel()));
+        Assert.Equal(1022, policy.Tokenizer.VocabSize);
+        var sample = _data.Train[0];
+        var prepared = policy.ImageProcessor.Prepare(PolicyImage.FromFile(sample.ImagePath));
+        Assert.Equal(new[] { 1, 6, 6 }, prepared.Grid);
+        Assert.Equal(9, prepared.TokenCount);
+
+        // Same seed, same weights; the saved folder loads through the registry and scores alike.
+        using var again = (QwenVLPolicy)PolicyRegistry.Create(QwenPresets.Tiny, "cpu", seed: 3);
+        Assert.True(policy.Model.parameters().Zip(again.Model.parameters(), (a, b) => a.eq(b).all().item<bool>()).All(x => x));
+        string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-qwen-preset-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            policy.Save(folder);
+            using var loaded = PolicyRegistry.Load(folder, "cpu");
+            using var images = policy.ImageProcessor.Collate(new[] { prepared }, policy.Device);
+            using var loadedImages = loaded.ImageProcessor.Collate(new[] { loaded.ImageProcessor.Prepare(PolicyImage.FromFile(sample.ImagePath)) }, loaded.Device);
+            Assert.Equal(9, loadedImages.TokenCounts[0]);
+            using var prompts = policy.EncodePrompts(new[] { policy.FormatPrompt(sample.Question, sample.Options) });
+            using var completions = policy.EncodeCompletions(new[] { sample.TargetCompletion });
+            using var a = policy.CompletionLogProbs(images, prompts, completions);
+            using var b = loaded.CompletionLogProbs(loadedImages, prompts, completions);
+            Assert.True(a.eq(b).all().item<bool>());
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public void Bfloat16_weights_score_close_to_float32_and_generate()
     {
         using var f32 = Load();

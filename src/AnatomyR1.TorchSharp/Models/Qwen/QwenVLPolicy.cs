@@ -88,7 +88,11 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     /// <summary>Registers the family under <c>qwen2_5_vl</c> and the tokenizer kind.</summary>
     internal static void RegisterFamily()
     {
-        PolicyRegistry.Register(new PolicyFamily(QwenVLConfig.ModelTypeName, (folder, device) => Load(folder, device)));
+        PolicyRegistry.Register(new PolicyFamily(QwenVLConfig.ModelTypeName, (folder, device) => Load(folder, device))
+        {
+            Presets = QwenPresets.Names,
+            Create = QwenPresets.Create,
+        });
         Qwen2Tokenizer.Register();
     }
 
