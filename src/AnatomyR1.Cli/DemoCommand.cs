@@ -25,7 +25,7 @@ internal static class DemoCommand
         var steps = new Option<int>("--steps") { Description = "GRPO steps per method.", DefaultValueFactory = _ => 40 };
         var records = new Option<int>("--records") { Description = "Synthetic questions generated (80% train, 20% held out).", DefaultValueFactory = _ => 1500 };
         var seed = new Option<int>("--seed") { Description = "Training seed (the data uses generator seed 11).", DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         var command = new Command("demo", "Train plain GRPO and Anatomy-R1 (ASCL + GDQA) with equal compute on the built-in synthetic data; write report.md with results and plots.")
         {
             output, steps, records, seed, device,

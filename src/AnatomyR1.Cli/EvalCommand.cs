@@ -34,7 +34,7 @@ internal static class EvalCommand
         strategy.AcceptOnlyFromAmong("option-text", "tag-letter", "nearest-option");
         var json = new Option<bool>("--json") { Description = "Print the metrics as JSON (for scripts)." };
         var model = new Option<string?>("--model") { Description = "Answer the questions with this policy folder (or 'builtin') instead of reading predictions; answers are read with tag-letter." };
-        var device = new Option<string>("--device") { Description = "Device for --model: auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = DeviceOption.Create("Device for --model: auto, cpu, cuda or cuda:N.");
         var output = new Option<string?>("--out") { Description = "Also write the metrics JSON to this file." };
         var loader = new LoaderArguments();
         var command = new Command("eval", "Score a predictions JSONL file, or a policy (--model), against a data file: accuracy overall, per class, family, modality and question type; format compliance; confusion matrix.");

@@ -25,7 +25,7 @@ internal static class ScoreCommand
         var data = new Option<string>("--data") { Description = "The data file whose records are scored.", Required = true };
         var output = new Option<string>("--out") { Description = "The JSONL file to write (one object per record).", Required = true };
         var greedy = new Option<int>("--greedy-tokens") { Description = "Length of the greedy continuation (0 = none).", DefaultValueFactory = _ => 12 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         var loader = new LoaderArguments();
         var command = new Command("score", "Write, per record, the policy's prompt and prompt ids, the log-probabilities of the record's completion tokens (natural log, temperature 1) and the greedy continuation.");
         command.Options.Add(model);

@@ -38,7 +38,7 @@ internal static class TrainCommand
         var gdqaMode = new Option<string>("--gdqa-mode") { Description = "static (every difficult prompt) or adaptive (after a zero-variance group).", DefaultValueFactory = _ => "static" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 25 };
         var stopAfter = new Option<int>("--stop-after") { Description = "Stop after this many steps in this invocation, writing a checkpoint as Ctrl-C does (for time-limited jobs); 0 runs to the end.", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         method.AcceptOnlyFromAmong(TrainingMethods.All.ToArray());
         loss.AcceptOnlyFromAmong("grpo", "bnpo", "dr-grpo", "dapo");
         gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
@@ -109,7 +109,9 @@ internal static class TrainCommand
                 return ExitCodes.Usage;
             }
 
-            string? checkpoint = parse.GetValue(resume) ? GrpoCheckpoint.Latest(Path.Combine(run, GrpoSession.CheckpointsFolder)) : null;
+            string? checkpoint = parse.GetValue(resume)
+                ? GrpoCheckpoint.LatestIntact(Path.Combine(run, GrpoSession.CheckpointsFolder), warning => stderr.WriteLine("warning: " + warning))
+                : null;
             if (parse.GetValue(resume) && checkpoint is null)
             {
                 stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
@@ -152,12 +154,28 @@ internal static class TrainCommand
             }
 
             using var cancel = new CancellationTokenSource();
+            int stopCode = ExitCodes.Interrupted;
             ConsoleCancelEventHandler onCancel = (_, e) =>
             {
                 e.Cancel = true;
                 cancel.Cancel();
             };
             Console.CancelKeyPress += onCancel;
+
+            // SIGTERM (docker stop, Kubernetes, Slurm, systemd) and SIGHUP stop the run like Ctrl-C: the current step
+            // finishes, a checkpoint is written, and the exit code names the signal.
+            using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+            {
+                context.Cancel = true;
+                stopCode = ExitCodes.Terminated;
+                cancel.Cancel();
+            });
+            using var onHangUp = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGHUP, context =>
+            {
+                context.Cancel = true;
+                stopCode = ExitCodes.HungUp;
+                cancel.Cancel();
+            });
             try
             {
                 int end = parse.GetValue(stopAfter) > 0 ? Math.Min(options.Steps, trainer.Step + parse.GetValue(stopAfter)) : options.Steps;
@@ -172,7 +190,7 @@ internal static class TrainCommand
                     }
 
                     console.MarkupLine(Markup.Escape($"Stopped at step {trainer.Step}; checkpoint {interrupted}. Continue with the same command and --resume."));
-                    return ExitCodes.Interrupted;
+                    return cancel.IsCancellationRequested ? stopCode : ExitCodes.Interrupted;
                 }
 
                 policy.Save(Path.Combine(run, "policy"));

@@ -23,7 +23,7 @@ internal static class WarmStartCommand
         var lr = new Option<double>("--lr") { Description = "Language-model learning rate.", DefaultValueFactory = _ => 1e-3 };
         var seed = new Option<int>("--seed") { Description = "Initialisation and sampling seed.", DefaultValueFactory = _ => 0 };
         var preset = new Option<string>("--preset") { Description = "Model preset: tiny, small (the built-in architecture) or qwen-tiny (a small Qwen2.5-VL).", DefaultValueFactory = _ => "tiny" };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N.", DefaultValueFactory = _ => "auto" };
+        var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         var init = new Option<string?>("--init") { Description = "Start from this policy folder instead of random weights." };
         var drill = new Option<double>("--drill") { Description = "Share of each batch given to the text-only option-lookup drill.", DefaultValueFactory = _ => 0.5 };
         preset.AcceptOnlyFromAmong(PolicyRegistry.Presets.ToArray());

@@ -18,8 +18,9 @@ public static class TorchRuntime
     /// </summary>
     /// <param name="spec">The specification; case-insensitive, surrounding whitespace ignored.</param>
     /// <returns>The TorchSharp device.</returns>
-    /// <exception cref="ArgumentException">The text is not one of the forms above, or CUDA was asked for and
-    /// the loaded libtorch has no CUDA support (add a CUDA libtorch package to the application).</exception>
+    /// <exception cref="ArgumentException">The text is not one of the forms above (the message lists them).</exception>
+    /// <exception cref="DeviceUnavailableException">CUDA was asked for and the loaded libtorch has no CUDA support (add a
+    /// CUDA libtorch package to the application), or the index is beyond the visible devices.</exception>
     public static Device ResolveDevice(string? spec)
     {
         string text = (spec ?? "auto").Trim().ToLowerInvariant();
@@ -43,20 +44,20 @@ public static class TorchRuntime
 
             if (!cuda.is_available())
             {
-                throw new ArgumentException(
+                throw new DeviceUnavailableException(
                     $"Device '{spec}' asks for CUDA, but the loaded libtorch has no CUDA support. "
-                    + "Reference a CUDA build of libtorch in the application, or use 'cpu'.", nameof(spec));
+                    + "Reference a CUDA build of libtorch in the application, or use 'cpu'.");
             }
 
             if (index >= cuda.device_count())
             {
-                throw new ArgumentException($"Device '{spec}': only {cuda.device_count()} CUDA device(s) are visible.", nameof(spec));
+                throw new DeviceUnavailableException($"Device '{spec}': only {cuda.device_count()} CUDA device(s) are visible.");
             }
 
             return new Device(DeviceType.CUDA, index);
         }
 
-        throw new ArgumentException($"Device '{spec}' is not recognised; use auto, cpu, cuda or cuda:N.", nameof(spec));
+        throw new ArgumentException($"Device '{spec}' is not recognised; valid spellings: auto, cpu, cuda, cuda:N (N = 0, 1, …).", nameof(spec));
     }
 
     /// <summary>

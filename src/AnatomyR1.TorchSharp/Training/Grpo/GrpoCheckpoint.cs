@@ -91,6 +91,43 @@ public sealed partial class GrpoCheckpoint
     /// <returns>Its folder, or null when there is none.</returns>
     public static string? Latest(string checkpointsFolder) => List(checkpointsFolder).Select(p => p.Folder).LastOrDefault();
 
+    /// <summary>
+    /// The newest checkpoint that passes <see cref="Read"/> (every file present with its recorded hash). Damaged newer
+    /// ones are skipped and reported through <paramref name="warn"/> with the reason; folders left by an interrupted
+    /// save (<c>*.partial-*</c>) are deleted.
+    /// </summary>
+    /// <param name="checkpointsFolder">The folder holding <c>checkpoint-N</c> folders.</param>
+    /// <param name="warn">Receives one line per skipped checkpoint or removed partial folder.</param>
+    /// <returns>The intact checkpoint's folder, or null when none is intact.</returns>
+    public static string? LatestIntact(string checkpointsFolder, Action<string>? warn = null)
+    {
+        if (!Directory.Exists(checkpointsFolder))
+        {
+            return null;
+        }
+
+        foreach (string partial in Directory.GetDirectories(checkpointsFolder, "checkpoint-*.partial-*"))
+        {
+            Directory.Delete(partial, recursive: true);
+            warn?.Invoke($"removed '{partial}', left by an interrupted checkpoint save.");
+        }
+
+        foreach (var (_, folder) in List(checkpointsFolder).Reverse())
+        {
+            try
+            {
+                Read(folder);
+                return folder;
+            }
+            catch (InvalidDataException ex)
+            {
+                warn?.Invoke($"skipping checkpoint '{folder}': {ex.Message}");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Writes a checkpoint atomically.</summary>
     /// <param name="folder">Destination (<c>…/checkpoint-N</c>).</param>
     /// <param name="step">Steps completed.</param>

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using AnatomyR1.Cli;
+using Xunit;
+
+namespace AnatomyR1.Cli.Tests;
+
+using AnatomyR1.Tests;
+
+/// <summary>Faults a run must survive and errors that must stay one line (docs/reliability.md).</summary>
+public sealed class ReliabilityCliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string Synth(string folder, int count = 60)
+    {
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "synth", "--out", folder, "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", "4" }, new StringWriter(), new StringWriter()));
+        return Path.Combine(folder, "train.json");
+    }
+
+    [Theory]
+    [InlineData("gpu")]
+    [InlineData("cuda:x")]
+    public void Unknown_device_spellings_are_a_usage_error_that_lists_the_valid_ones(string device)
+    {
+        var (code, _, error) = Run("eval", "--model", "builtin", "--data", "x.json", "--device", device);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("valid spellings: auto, cpu, cuda", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cuda_without_cuda_is_an_environment_error_in_one_line_and_verbose_adds_the_trace()
+    {
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"), 20);
+        if (global::TorchSharp.torch.cuda.is_available())
+        {
+            return;   // The fault needs a machine without CUDA.
+        }
+
+        var (code, _, error) = Run("eval", "--model", "builtin", "--data", data, "--device", "cuda");
+        Assert.Equal(ExitCodes.Environment, code);
+        Assert.StartsWith("error: Device 'cuda' asks for CUDA", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+
+        var (verboseCode, _, verbose) = Run("eval", "--model", "builtin", "--data", data, "--device", "cuda", "--verbose");
+        Assert.Equal(ExitCodes.Environment, verboseCode);
+        Assert.Contains("   at ", verbose, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_model_folder_is_bad_input_in_one_line()
+    {
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"), 20);
+        var (code, _, error) = Run("train", "--data", data, "--model", Path.Combine(dir.Path, "no-such-model"), "--out", Path.Combine(dir.Path, "run"), "--steps", "1", "--device", "cpu");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.StartsWith("error: ", error, StringComparison.Ordinal);
+        Assert.Contains("no-such-model", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
+
+    [Trait("Category", "Slow")]
+    [Fact]
+    public void Resume_survives_a_torn_log_a_damaged_checkpoint_and_a_partial_save()
+    {
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"));
+        string run = Path.Combine(dir.Path, "run");
+        string[] args = { "train", "--data", data, "--method", "grpo", "--steps", "4", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "1", "--out", run, "--device", "cpu" };
+        Assert.Equal(ExitCodes.Interrupted, Run(args.Concat(new[] { "--stop-after", "3" }).ToArray()).Code);
+        string checkpoints = Path.Combine(run, "checkpoints");
+
+        // Disk full while appending step 4's line; the newest checkpoint damaged; a save killed half-way.
+        File.AppendAllText(Path.Combine(run, "metrics.jsonl"), "{\"step\": 4, \"reward\": 0.");
+        string optimizer = Directory.GetFiles(Path.Combine(checkpoints, "checkpoint-3"), "optimizer*").First();
+        var bytes = File.ReadAllBytes(optimizer);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(optimizer, bytes);
+        Directory.CreateDirectory(Path.Combine(checkpoints, "checkpoint-4.partial-1a2b3c"));
+
+        var (code, output, error) = Run(args.Concat(new[] { "--resume" }).ToArray());
+        Assert.True(code == ExitCodes.Ok, error);
+        Assert.Contains("skipping checkpoint", error, StringComparison.Ordinal);
+        Assert.Contains("checkpoint-3", error, StringComparison.Ordinal);
+        Assert.Contains("removed", error, StringComparison.Ordinal);
+        Assert.Contains("Resumed from", output, StringComparison.Ordinal);
+        Assert.Contains("checkpoint-2", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(checkpoints, "checkpoint-4.partial-1a2b3c")));
+        var lines = File.ReadAllLines(Path.Combine(run, "metrics.jsonl"));
+        Assert.Equal(4, lines.Length);
+        Assert.Equal(Enumerable.Range(1, 4), lines.Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!["step"]!.GetValue<int>()));
+    }
+
+    [Trait("Category", "Slow")]
+    [Fact]
+    public async Task Sigterm_stops_training_with_a_checkpoint_that_resumes()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"));
+        string run = Path.Combine(dir.Path, "run");
+        string cli = Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll");
+        string[] args = { "train", "--data", data, "--method", "grpo", "--steps", "200", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "100", "--out", run, "--device", "cpu" };
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(cli);
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline && !process.HasExited && (!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 2))
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.False(process.HasExited, "the run ended before it could be signalled: " + (process.HasExited ? await stderr : string.Empty));
+        using (var kill = Process.Start("kill", new[] { "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) })!)
+        {
+            kill.WaitForExit();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        string errorText = await stderr;
+        string outputText = await stdout;
+        Assert.True(process.ExitCode == ExitCodes.Terminated, $"exit {process.ExitCode}: {errorText}");
+        int stoppedAt = File.ReadAllLines(metrics).Length;
+        Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", $"checkpoint-{stoppedAt}")), outputText);
+
+        var (code, output, error) = Run(args.Concat(new[] { "--resume", "--stop-after", "1" }).ToArray());
+        Assert.True(code == ExitCodes.Interrupted, error);
+        Assert.Contains($"Resumed from", output, StringComparison.Ordinal);
+        Assert.Equal(stoppedAt + 1, File.ReadAllLines(metrics).Length);
+    }
+}
