@@ -66,6 +66,24 @@ public sealed class ReliabilityCliTests
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Synth_overwrite_replaces_only_a_folder_synth_wrote()
+    {
+        using var dir = new TempDir();
+        string mine = Path.Combine(dir.Path, "my-data");
+        Directory.CreateDirectory(mine);
+        File.WriteAllText(Path.Combine(mine, "notes.txt"), "precious");
+        var (code, _, error) = Run("synth", "--out", mine, "--count", "5", "--overwrite");
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.Contains("was not written by the synthetic dataset writer", error, StringComparison.Ordinal);
+        Assert.Equal("precious", File.ReadAllText(Path.Combine(mine, "notes.txt")));
+
+        string synth = Path.Combine(dir.Path, "synth");
+        Assert.Equal(ExitCodes.Ok, Run("synth", "--out", synth, "--count", "5").Code);
+        Assert.Equal(ExitCodes.Ok, Run("synth", "--out", synth, "--count", "6", "--overwrite").Code);
+        Assert.True(File.Exists(Path.Combine(synth, AnatomyR1.Synthetic.SyntheticDatasetWriter.MarkerFile)));
+    }
+
     [Trait("Category", "Slow")]
     [Fact]
     public void Resume_survives_a_torn_log_a_damaged_checkpoint_and_a_partial_save()

@@ -28,12 +28,15 @@ public static class SyntheticDatasetWriter
         "<image>You are an expert in laparoscopic cholecystectomy. Look at the image and answer the question with the letter of the correct option.\n"
         + "Output the final answer in <answer> </answer> tags, like this: <answer>X</answer>.";
 
+    /// <summary>The marker file that lets <c>overwrite</c> replace a folder: only folders this writer made carry it.</summary>
+    public const string MarkerFile = ".anatomyr1-synthetic";
+
     private static readonly JsonWriterOptions Indented = new() { Indented = true };
 
     /// <summary>Generates and writes a dataset.</summary>
     /// <param name="folder">Destination folder; it must not exist unless <paramref name="overwrite"/> is set.</param>
     /// <param name="options">Generator options.</param>
-    /// <param name="overwrite">Replace an existing folder.</param>
+    /// <param name="overwrite">Replace an existing folder, but only one this writer made (it holds <see cref="MarkerFile"/>) or an empty one.</param>
     /// <param name="progress">Receives the number of scenes finished so far.</param>
     /// <param name="cancellationToken">Stops the generation; nothing is left behind.</param>
     /// <returns>What was written.</returns>
@@ -47,11 +50,17 @@ public static class SyntheticDatasetWriter
         {
             IO.AtomicFile.ThrowIfOccupied(target);
         }
+        else if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !File.Exists(Path.Combine(target, MarkerFile)))
+        {
+            // --overwrite replaces only a folder this writer made: anything else may be the user's data.
+            throw new ArgumentException($"Refusing to replace '{target}': it is not empty and was not written by the synthetic dataset writer (no {MarkerFile} in it).", nameof(folder));
+        }
 
         var scenes = SyntheticDatasetGenerator.Generate(options, progress, cancellationToken);
         var perSplit = new Dictionary<string, int>(StringComparer.Ordinal);
         IO.AtomicFile.WriteFolder(target, staging =>
         {
+            File.WriteAllText(Path.Combine(staging, MarkerFile), "Written by the AnatomyR1 synthetic dataset writer; --overwrite may replace this folder.\n");
             Directory.CreateDirectory(Path.Combine(staging, "images"));
             Directory.CreateDirectory(Path.Combine(staging, "scenes"));
             Parallel.ForEach(scenes, new ParallelOptions { CancellationToken = cancellationToken }, scene =>
