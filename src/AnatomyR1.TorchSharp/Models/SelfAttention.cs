@@ -45,15 +45,15 @@ public sealed class SelfAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = RotaryEmbedding.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
-        var k = RotaryEmbedding.Apply(_k.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
-        var v = _v.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
+        var q = RotaryEmbedding.Apply(_q.call(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
+        var k = RotaryEmbedding.Apply(_k.call(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
+        var v = _v.call(x).view(b, t, _heads, _headDim).transpose(1, 2);
         if (cache is not null)
         {
             (k, v) = cache.Append(layer, k, v);
         }
 
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask);
-        return _o.forward(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+        return _o.call(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
     }
 }

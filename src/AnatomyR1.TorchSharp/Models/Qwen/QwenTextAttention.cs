@@ -51,9 +51,9 @@ public sealed class QwenTextAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = QwenRotary.Apply(_q.forward(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
-        var k = QwenRotary.Apply(_k.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
-        var v = _v.forward(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var q = QwenRotary.Apply(_q.call(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
+        var k = QwenRotary.Apply(_k.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        var v = _v.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
         if (cache is not null)
         {
             (k, v) = cache.Append(layer, k, v);
@@ -67,6 +67,6 @@ public sealed class QwenTextAttention : nn.Module
         }
 
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask.to_type(q.dtype));
-        return _o.forward(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+        return _o.call(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
     }
 }
