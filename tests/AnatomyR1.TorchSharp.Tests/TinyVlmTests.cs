@@ -21,6 +21,37 @@ public sealed class TinyVlmTests
     }
 
     [Theory]
+    [InlineData("\"width\": 128", "\"width\": 8000", "describes at least")]
+    [InlineData("\"layers\": 4", "\"layers\": 200", "describes at least")]
+    [InlineData("\"mlp_hidden\": 352", "\"mlp_hidden\": 99999999", "exceeds")]
+    public void A_config_that_does_not_fit_the_weights_is_refused_before_allocation(string from, string to, string expected)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-tiny-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            using (var policy = NewPolicy())
+            {
+                policy.Save(folder);
+            }
+
+            string configPath = Path.Combine(folder, "config.json");
+            string json = File.ReadAllText(configPath);
+            Assert.Contains(from, json, StringComparison.Ordinal);
+            File.WriteAllText(configPath, json.Replace(from, to, StringComparison.Ordinal));
+            var ex = Assert.Throws<InvalidDataException>(() => PolicyRegistry.Load(folder, "cpu"));
+            Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("config.json", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(folder))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+
+    [Theory]
     [InlineData("tiny", 902_576L)]
     [InlineData("small", 2_825_024L)]
     public void ShapesAndSizePerPreset(string preset, long parameters)

@@ -144,10 +144,37 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         }
 
         var tokenizer = VlmTokenizer.Load(Path.Combine(folder, VocabularyFile));
-        var model = new TinyVlm(config);
         string weights = Path.Combine(folder, WeightsFile);
+        try
+        {
+            config.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"{Path.Combine(folder, ConfigFile)}: {ex.Message}", ex);
+        }
+
+        CheckShapesBeforeAllocation(config, weights, Path.Combine(folder, ConfigFile));
+        var model = new TinyVlm(config);
         SafeTensors.LoadInto(model, SafeTensors.Deserialize(File.ReadAllBytes(weights), weights), weights);
         return new TinyVlmPolicy(model, tokenizer, device);
+    }
+
+    /// <summary>
+    /// Refuses, before anything is allocated, a config whose decoder alone needs more weights than the checkpoint holds
+    /// (a hostile or mismatched config.json cannot make the loader allocate gigabytes); the strict loader then names
+    /// any remaining difference tensor by tensor.
+    /// </summary>
+    private static void CheckShapesBeforeAllocation(VlmConfig config, string weights, string configPath)
+    {
+        using var file = SafeTensorsFile.Open(weights);
+        long stored = file.Names.Sum(n => file.Info(n).ElementCount);
+        long w = config.Width;
+        long needed = (config.VocabSize * w) + (config.Layers * ((4 * w * w) + (3 * w * config.MlpHidden)));
+        if (needed > stored)
+        {
+            throw new InvalidDataException($"{configPath} describes at least {needed:N0} weights but {weights} holds {stored:N0}; the config does not belong to these weights.");
+        }
     }
 
     /// <inheritdoc />

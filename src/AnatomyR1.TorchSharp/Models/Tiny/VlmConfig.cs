@@ -84,6 +84,20 @@ public sealed record VlmConfig
         {
             throw new ArgumentException($"Invalid model configuration: {ToJson()}");
         }
+
+        // Upper bounds far above any sensible tiny model, so that a hostile file cannot ask for gigabytes.
+        foreach (var (name, value, max) in new (string, long, long)[]
+        {
+            ("vocab_size", VocabSize, 1 << 20), ("width", Width, 8192), ("layers", Layers, 256), ("heads", Heads, 256),
+            ("mlp_hidden", MlpHidden, 32768), ("image_size", ImageSize, 4096), ("grid", Grid, 64), ("max_sequence", MaxSequence, 1 << 16),
+            ("conv_channels", ConvChannels.Length, 16), ("conv_channels (largest)", ConvChannels.Max(), 4096),
+        })
+        {
+            if (value > max)
+            {
+                throw new ArgumentException($"Invalid model configuration: '{name}' = {value} exceeds {max}.");
+            }
+        }
     }
 
     /// <summary>Serialises to JSON.</summary>
