@@ -81,6 +81,43 @@ public interface IVisionLanguagePolicy : IDisposable
     /// <returns>The per-token log-probabilities.</returns>
     Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0);
 
+    /// <summary>
+    /// Log-probabilities [B, Tc] of <paramref name="completions"/> as <see cref="CompletionLogProbs"/> gives them
+    /// (differentiable, 0 where the completion mask is 0), and the entropy [B, Tc] of each position's distribution
+    /// under the same temperature (without gradient, 0 where the mask is 0): what a policy-gradient update needs.
+    /// </summary>
+    /// <remarks>
+    /// The default computes the full logits with <see cref="CompletionLogits"/>, then log_softmax, the completion
+    /// tokens' entries and the entropy. A policy with a large vocabulary overrides it to avoid materialising the
+    /// [B, Tc, V] logits.
+    /// </remarks>
+    /// <param name="images">One image per row.</param>
+    /// <param name="prompts">Left-padded prompts.</param>
+    /// <param name="completions">Right-padded completions.</param>
+    /// <param name="temperature">Logit temperature (as used when sampling); values ≤ 0 and 1 leave the logits unscaled.</param>
+    /// <returns>The per-token log-probabilities and entropies.</returns>
+    (Tensor LogProbs, Tensor Entropy) CompletionLogProbsAndEntropy(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(completions);
+        using var scope = NewDisposeScope();
+        var logits = CompletionLogits(images, prompts, completions);
+        if (temperature > 0 && temperature != 1.0)
+        {
+            logits = logits / temperature;
+        }
+
+        var all = logits.log_softmax(-1);
+        var mask = completions.Mask.to(all.device).to_type(all.dtype);
+        var logProbs = all.gather(2, completions.Ids.to(all.device).unsqueeze(2)).squeeze(2) * mask;
+        Tensor entropy;
+        using (no_grad())
+        {
+            entropy = -(all.exp() * all).sum(-1) * mask;
+        }
+
+        return (logProbs.MoveToOuterDisposeScope(), entropy.MoveToOuterDisposeScope());
+    }
+
     /// <summary>Logits over the completion positions [B, Tc, V] (for entropy and the loss), differentiable.</summary>
     /// <param name="images">One image per row.</param>
     /// <param name="prompts">Left-padded prompts.</param>

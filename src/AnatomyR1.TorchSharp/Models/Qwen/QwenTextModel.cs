@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models.Memory;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -34,6 +35,13 @@ public sealed class QwenTextModel : nn.Module
     /// <summary>The token embedding table [vocab, width].</summary>
     public Parameter EmbeddingWeight => _embed.weight!;
 
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them (see
+    /// <see cref="ActivationCheckpoint"/>): applies while the module is training, gradients are on and no cache is
+    /// filled; otherwise the layers run as usual. Off by default.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Number of layers.</summary>
     public int LayerCount => _layers.Count;
 
@@ -53,9 +61,15 @@ public sealed class QwenTextModel : nn.Module
     {
         using var scope = NewDisposeScope();
         var x = embeddings;
+        bool checkpoint = GradientCheckpointing && training && cache is null && is_grad_enabled();
+        var constants = new[] { cos, sin, mask };
         for (int i = 0; i < _layers.Count; i++)
         {
-            x = _layers[i].Forward(x, cos, sin, mask, cache, i);
+            var layer = _layers[i];
+            int index = i;
+            x = checkpoint
+                ? ActivationCheckpoint.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, index), x, constants, layer.parameters())
+                : layer.Forward(x, cos, sin, mask, cache, i);
         }
 
         return _norm.forward(x).MoveToOuterDisposeScope();

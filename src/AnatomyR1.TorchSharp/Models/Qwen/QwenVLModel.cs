@@ -48,6 +48,20 @@ public sealed class QwenVLModel : nn.Module
     public QwenVisionTransformer Visual => _visual;
 
     /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of keeping them, trading a second
+    /// forward pass of the decoder for memory (see <see cref="QwenTextModel.GradientCheckpointing"/>). Applies in
+    /// training mode with gradients on; off by default.
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => _text.GradientCheckpointing;
+        set => _text.GradientCheckpointing = value;
+    }
+
+    /// <summary>The output projection [vocab, width]: <c>lm_head.weight</c>, or the token embeddings when they are tied.</summary>
+    public Parameter OutputWeight => _head?.weight ?? _text.EmbeddingWeight;
+
+    /// <summary>
     /// Runs a prompt batch: embeds the ids, replaces the <c>&lt;|image_pad|&gt;</c> slots by the vision tower's tokens
     /// (images in order of appearance), computes the multimodal positions and runs the decoder.
     /// </summary>

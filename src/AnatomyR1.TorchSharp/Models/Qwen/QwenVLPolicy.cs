@@ -1,5 +1,6 @@
 using AnatomyR1.IO;
 using AnatomyR1.Prompts;
+using AnatomyR1.TorchSharp.Models.Memory;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
@@ -28,6 +29,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     private readonly int _imageId;
     private readonly int _visionStartId;
     private readonly Tensor _structural;
+    private int _chunkSize = ChunkedLogProbs.DefaultChunkSize;
 
     /// <summary>Wraps a model, its tokenizer and its image processor.</summary>
     /// <param name="model">The model (moved to <paramref name="device"/>).</param>
@@ -81,6 +83,28 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
 
     /// <inheritdoc/>
     public int EosId { get; }
+
+    /// <summary>
+    /// Recompute each decoder layer's activations during backward instead of keeping them (see
+    /// <see cref="QwenVLModel.GradientCheckpointing"/>); applies in training mode. Off by default.
+    /// </summary>
+    public bool GradientCheckpointing
+    {
+        get => Model.GradientCheckpointing;
+        set => Model.GradientCheckpointing = value;
+    }
+
+    /// <summary>
+    /// Completion positions scored per chunk by <see cref="CompletionLogProbs"/> and
+    /// <see cref="CompletionLogProbsAndEntropy"/>: at most this many rows of logits over the vocabulary exist at once
+    /// (default <see cref="ChunkedLogProbs.DefaultChunkSize"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public int LogProbChunkSize
+    {
+        get => _chunkSize;
+        set => _chunkSize = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The chunk size must be positive.");
+    }
 
     /// <inheritdoc/>
     public int PadId { get; }
@@ -271,6 +295,64 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     /// <inheritdoc/>
     public Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions)
     {
+        using var scope = NewDisposeScope();
+        var logits = Model.Logits(CompletionHidden(images, prompts, completions));
+        return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Scores the completion tokens chunk by chunk (<see cref="LogProbChunkSize"/>) without forming the full logits.</summary>
+    /// <inheritdoc/>
+    public Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0) =>
+        Score(images, prompts, completions, temperature, entropy: false).LogProbs;
+
+    /// <summary>
+    /// Log-probabilities and entropies of the completion tokens, computed chunk by chunk (<see cref="LogProbChunkSize"/>
+    /// positions at a time, padding skipped) from the final hidden states and <see cref="QwenVLModel.OutputWeight"/>,
+    /// so that the [B, Tc, V] logits never exist, in the forward or the backward pass.
+    /// </summary>
+    /// <inheritdoc/>
+    public (Tensor LogProbs, Tensor Entropy) CompletionLogProbsAndEntropy(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
+    {
+        var (logProbs, entropy) = Score(images, prompts, completions, temperature, entropy: true);
+        return (logProbs, entropy!);
+    }
+
+    private (Tensor LogProbs, Tensor? Entropy) Score(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature, bool entropy)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = CompletionHidden(images, prompts, completions);
+        long rows = hidden.shape[0], length = hidden.shape[1];
+        var real = completions.Mask.to(Device).reshape(-1).nonzero().squeeze(1);
+        var states = hidden.reshape(rows * length, hidden.shape[2]).index_select(0, real);
+        var targets = completions.Ids.to(Device).reshape(-1).index_select(0, real);
+        Tensor logProbs;
+        Tensor? entropies = null;
+        if (entropy)
+        {
+            (logProbs, entropies) = ChunkedLogProbs.LogProbsAndEntropy(states, Model.OutputWeight, targets, temperature, LogProbChunkSize);
+        }
+        else
+        {
+            logProbs = ChunkedLogProbs.LogProbs(states, Model.OutputWeight, targets, temperature, LogProbChunkSize);
+        }
+
+        Tensor Place(Tensor values) =>
+            zeros(rows * length, dtype: ScalarType.Float32, device: Device).index_copy(0, real, values).reshape(rows, length);
+
+        var placed = Place(logProbs).MoveToOuterDisposeScope();
+        Tensor? placedEntropy = null;
+        if (entropies is not null)
+        {
+            using var noGrad = no_grad();
+            placedEntropy = Place(entropies).MoveToOuterDisposeScope();
+        }
+
+        return (placed, placedEntropy);
+    }
+
+    /// <summary>The final hidden states [B, Tc, width] at the positions that predict each completion token.</summary>
+    private Tensor CompletionHidden(ImageBatch images, TokenBatch prompts, TokenBatch completions)
+    {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(completions);
@@ -279,23 +361,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         var ids = cat(new[] { expanded.Ids, completions.Ids.to(Device) }, 1);
         var mask = cat(new[] { expanded.Mask, completions.Mask.to(Device) }, 1);
         var hidden = Model.Prefill(images.Values.to(Device), Grids(images), ids, mask, promptLength: expanded.Length);
-        var logits = Model.Logits(hidden.narrow(1, expanded.Length - 1, completions.Length));
-        return logits.to_type(ScalarType.Float32).MoveToOuterDisposeScope();
-    }
-
-    /// <inheritdoc/>
-    public Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
-    {
-        using var scope = NewDisposeScope();
-        var logits = CompletionLogits(images, prompts, completions);
-        if (temperature > 0 && temperature != 1.0)
-        {
-            logits = logits / temperature;
-        }
-
-        var ids = completions.Ids.to(logits.device);
-        var logProbs = logits.log_softmax(-1).gather(2, ids.unsqueeze(2)).squeeze(2);
-        return (logProbs * completions.Mask.to(logits.device).to_type(logProbs.dtype)).MoveToOuterDisposeScope();
+        return hidden.narrow(1, expanded.Length - 1, completions.Length).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>

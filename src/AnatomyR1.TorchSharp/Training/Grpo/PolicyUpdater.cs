@@ -143,14 +143,7 @@ internal sealed class PolicyUpdater : IDisposable
         foreach (var micro in batch.MicroBatches)
         {
             using var scope = NewDisposeScope();
-            var logits = _policy.CompletionLogits(micro.Images!, micro.Prompts!, micro.Completions!);
-            if (_options.Generation.Temperature != 1.0)
-            {
-                logits = logits / _options.Generation.Temperature;
-            }
-
-            var all = logits.log_softmax(-1);
-            var logProbs = all.gather(2, micro.Completions!.Ids.unsqueeze(2)).squeeze(2);
+            var (logProbs, entropy) = _policy.CompletionLogProbsAndEntropy(micro.Images!, micro.Prompts!, micro.Completions!, _options.Generation.Temperature);
             var mask = micro.LossMask!;
             var old = micro.OldLogProbs ?? logProbs.detach();
             var terms = GrpoObjective.Compute(logProbs, old, micro.ReferenceLogProbs, micro.Advantages!, _options.EpsilonLow, _options.EpsilonHigh, _options.Beta, _options.Gpg);
@@ -172,7 +165,6 @@ internal sealed class PolicyUpdater : IDisposable
             tokens += mask.sum().item<float>();
             using (no_grad())
             {
-                var entropy = -(all.exp() * all).sum(-1);
                 entropySum += (entropy * mask).sum().item<float>();
                 if (terms.Kl is not null)
                 {
