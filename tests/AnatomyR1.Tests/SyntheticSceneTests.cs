@@ -48,7 +48,7 @@ public sealed class SyntheticSceneTests : IClassFixture<SyntheticFixture>
         SyntheticDatasetWriter.Write(again, _data.Options);
         var files = Directory.GetFiles(_data.Folder, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(_data.Folder, f)).Order().ToList();
         Assert.Equal(files, Directory.GetFiles(again, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(again, f)).Order().ToList());
-        Assert.Equal(600 + 600 + 3, files.Count);
+        Assert.Equal(600 + 600 + 3 + 1, files.Count);   // images, scene graphs, three splits, the writer's marker
         foreach (string file in files)
         {
             Assert.True(File.ReadAllBytes(Path.Combine(_data.Folder, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(again, file))), file);
@@ -316,9 +316,14 @@ public sealed class SyntheticSceneTests : IClassFixture<SyntheticFixture>
         Assert.False(Directory.Exists(target));
         Assert.Equal(new[] { "out" }, Directory.GetDirectories(dir.Path).Select(Path.GetFileName));
 
-        SyntheticDatasetWriter.Write(Path.GetDirectoryName(existing)!, new SyntheticDatasetOptions { Count = 5 }, overwrite: true);
-        Assert.False(File.Exists(existing));
-        Assert.True(File.Exists(Path.Combine(dir.Path, "out", "train.json")));
+        // Overwriting is refused for a folder the writer did not make (the user's file survives) and allowed for its own.
+        Assert.Throws<ArgumentException>(() => SyntheticDatasetWriter.Write(Path.GetDirectoryName(existing)!, new SyntheticDatasetOptions { Count = 5 }, overwrite: true));
+        Assert.True(File.Exists(existing));
+        string own = Path.Combine(dir.Path, "own");
+        SyntheticDatasetWriter.Write(own, new SyntheticDatasetOptions { Count = 5 });
+        SyntheticDatasetWriter.Write(own, new SyntheticDatasetOptions { Count = 6 }, overwrite: true);
+        Assert.True(File.Exists(Path.Combine(own, "train.json")));
+        Assert.True(File.Exists(Path.Combine(own, SyntheticDatasetWriter.MarkerFile)));
     }
 
     [Theory]

@@ -50,7 +50,7 @@ public static class SyntheticDatasetWriter
         {
             IO.AtomicFile.ThrowIfOccupied(target);
         }
-        else if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !File.Exists(Path.Combine(target, MarkerFile)))
+        else if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any() && !WrittenByThisWriter(target))
         {
             // --overwrite replaces only a folder this writer made: anything else may be the user's data.
             throw new ArgumentException($"Refusing to replace '{target}': it is not empty and was not written by the synthetic dataset writer (no {MarkerFile} in it).", nameof(folder));
@@ -80,6 +80,22 @@ public static class SyntheticDatasetWriter
             cancellationToken.ThrowIfCancellationRequested();
         }, overwrite);
         return new SyntheticDatasetSummary(target, scenes.Count, scenes.Sum(s => s.Records.Count), perSplit);
+    }
+
+    /// <summary>
+    /// Whether a folder was made by this writer: it holds <see cref="MarkerFile"/>, or (folders written before the
+    /// marker existed) exactly the writer's layout — <c>images/</c>, <c>scenes/</c> and the three split files, nothing else.
+    /// </summary>
+    private static bool WrittenByThisWriter(string folder)
+    {
+        if (File.Exists(Path.Combine(folder, MarkerFile)))
+        {
+            return true;
+        }
+
+        var entries = Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal).ToList();
+        return entries.SequenceEqual(new[] { "images", "scenes", "test.json", "train.json", "val.json" }, StringComparer.Ordinal)
+            && Directory.Exists(Path.Combine(folder, "images")) && Directory.Exists(Path.Combine(folder, "scenes"));
     }
 
     /// <summary>The instruction text of a record: instruction, question and lettered options.</summary>
