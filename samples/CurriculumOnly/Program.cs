@@ -19,8 +19,9 @@ string work = Path.Combine(Path.GetTempPath(), "anatomyr1-curriculum-only");
 IOptionSimilarity similarity;
 if (file is null)
 {
-    SyntheticDatasetWriter.Write(work, new SyntheticDatasetOptions { Count = 500, Seed = 7 }, overwrite: true);
-    file = Path.Combine(work, "train.json");
+    string scenes = Path.Combine(work, "data");
+    SyntheticDatasetWriter.Write(scenes, new SyntheticDatasetOptions { Count = 500, Seed = 7 }, overwrite: true);
+    file = Path.Combine(scenes, "train.json");
     similarity = ClassSimilarityTable.SyntheticVisual();        // how alike the renderer draws each pair of classes
 }
 else

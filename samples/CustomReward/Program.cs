@@ -17,7 +17,8 @@ using Microsoft.ML;
 
 int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 12;
 string work = Path.Combine(Path.GetTempPath(), "anatomyr1-custom-reward");
-SyntheticDatasetWriter.Write(work, new SyntheticDatasetOptions { Count = 300, Seed = 11 }, overwrite: true);
+string data = Path.Combine(work, "data");
+SyntheticDatasetWriter.Write(data, new SyntheticDatasetOptions { Count = 300, Seed = 11 }, overwrite: true);
 
 // 1. The rewards, checked by hand on three completions before any training.
 var partial = new AnatomicalPartialCredit(ClassSimilarityTable.SyntheticVisual(), scale: 0.5f);
@@ -28,7 +29,7 @@ var rewards = new WeightedRewards()
     .Add(new FormatReward(), 0.5f)                               // <think> … </think> <answer>X</answer>
     .Add(brevity, 1f);
 
-var sample = VqaDataLoader.Load(Path.Combine(work, "train.json")).Samples[0];
+var sample = VqaDataLoader.Load(Path.Combine(data, "train.json")).Samples[0];
 var row = new RewardRow(sample);
 string Answer(int k) => $"<think>the anatomy is {sample.Options[k].ToLowerInvariant()}.</think> <answer>{(char)('A' + k)}</answer>";
 int wrong = Enumerable.Range(0, sample.Options.Length).First(k => k != sample.CorrectIndex);
@@ -40,8 +41,8 @@ Console.WriteLine($"  no answer          → total {check.Total[2]:F3}, partial_
 
 // 2. GRPO with these rewards, from the built-in warm start.
 var ml = new MLContext(seed: 0);
-IDataView train = ml.Data.LoadAnatomyR1Json(Path.Combine(work, "train.json"));
-IDataView test = ml.Data.LoadAnatomyR1Json(Path.Combine(work, "test.json"));
+IDataView train = ml.Data.LoadAnatomyR1Json(Path.Combine(data, "train.json"));
+IDataView test = ml.Data.LoadAnatomyR1Json(Path.Combine(data, "test.json"));
 var trainer = ml.AnatomyR1().Grpo(new GrpoTrainerOptions
 {
     Grpo = new GrpoOptions { Steps = steps, BatchSize = 4, NumGenerations = 8, LearningRate = 3e-5, Seed = 2, Rewards = rewards },
