@@ -27,7 +27,9 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var normed = input * rsqrt(input.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
-        return (normed * _weight).MoveToOuterDisposeScope();
+        // Normalised in float32 and cast back to the input's dtype (as Qwen2's reference does for bf16/f16 inputs).
+        var x = input.dtype == ScalarType.Float32 ? input : input.to_type(ScalarType.Float32);
+        var normed = x * rsqrt(x.pow(2).mean(new long[] { -1 }, keepdim: true) + _eps);
+        return (normed.to_type(input.dtype) * _weight).MoveToOuterDisposeScope();
     }
 }

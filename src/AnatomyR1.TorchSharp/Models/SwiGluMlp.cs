@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Models;
 
-/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)).</summary>
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) · up(x)), with or without biases (Qwen2.5-VL's vision tower has them).</summary>
 public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "gate_proj")]
@@ -18,12 +18,13 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     /// <summary>Creates the layer.</summary>
     /// <param name="width">Model width.</param>
     /// <param name="hidden">Hidden width.</param>
-    public SwiGluMlp(int width, int hidden)
+    /// <param name="bias">Whether the three projections have biases (default none).</param>
+    public SwiGluMlp(int width, int hidden, bool bias = false)
         : base(nameof(SwiGluMlp))
     {
-        _gate = nn.Linear(width, hidden, hasBias: false);
-        _up = nn.Linear(width, hidden, hasBias: false);
-        _down = nn.Linear(hidden, width, hasBias: false);
+        _gate = nn.Linear(width, hidden, hasBias: bias);
+        _up = nn.Linear(width, hidden, hasBias: bias);
+        _down = nn.Linear(hidden, width, hasBias: bias);
         RegisterComponents();
     }
 

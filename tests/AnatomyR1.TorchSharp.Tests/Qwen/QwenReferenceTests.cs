@@ -26,11 +26,7 @@ public sealed class QwenReferenceTests
         var config = QwenVLConfig.Load(Path.Combine(folder, "config.json"));
         var model = new QwenVLModel(config);
         using var checkpoint = HuggingFaceCheckpoint.Open(folder);
-        checkpoint.LoadInto(model, name =>
-        {
-            string canonical = QwenCheckpointNames.ToCanonical(name);
-            return config.TieWordEmbeddings && canonical == "lm_head.weight" ? null : canonical;
-        });
+        checkpoint.LoadInto(model, QwenCheckpointNames.For(config));
         model.eval();
         return model;
     }

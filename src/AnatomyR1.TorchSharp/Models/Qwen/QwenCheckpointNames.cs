@@ -30,4 +30,20 @@ public static class QwenCheckpointNames
 
         return checkpointName;
     }
+
+    /// <summary>
+    /// The checkpoint-name → module-name mapping for a model of <paramref name="config"/>: <see cref="ToCanonical"/>, and
+    /// for a tied model a stored <c>lm_head.weight</c> (some exports keep one) is skipped (null).
+    /// </summary>
+    /// <param name="config">The model's configuration.</param>
+    /// <returns>The mapping for <c>HuggingFaceCheckpoint.LoadInto</c>.</returns>
+    public static Func<string, string?> For(QwenVLConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return name =>
+        {
+            string canonical = ToCanonical(name);
+            return config.TieWordEmbeddings && canonical == "lm_head.weight" ? null : canonical;
+        };
+    }
 }

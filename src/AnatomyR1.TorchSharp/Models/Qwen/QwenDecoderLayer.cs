@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -11,11 +12,11 @@ public sealed class QwenDecoderLayer : nn.Module
     [ComponentName(Name = "self_attn")]
     private readonly QwenTextAttention _attention;
     [ComponentName(Name = "mlp")]
-    private readonly QwenMlp _mlp;
+    private readonly SwiGluMlp _mlp;
     [ComponentName(Name = "input_layernorm")]
-    private readonly QwenRmsNorm _inputNorm;
+    private readonly RmsNorm _inputNorm;
     [ComponentName(Name = "post_attention_layernorm")]
-    private readonly QwenRmsNorm _postNorm;
+    private readonly RmsNorm _postNorm;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="config">The decoder's settings.</param>
@@ -23,9 +24,9 @@ public sealed class QwenDecoderLayer : nn.Module
         : base(nameof(QwenDecoderLayer))
     {
         _attention = new QwenTextAttention(config);
-        _mlp = new QwenMlp(config.HiddenSize, config.IntermediateSize, bias: false);
-        _inputNorm = new QwenRmsNorm(config.HiddenSize, config.RmsNormEpsilon);
-        _postNorm = new QwenRmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        _mlp = new SwiGluMlp(config.HiddenSize, config.IntermediateSize, bias: false);
+        _inputNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        _postNorm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
         RegisterComponents();
     }
 

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -12,7 +13,7 @@ namespace AnatomyR1.TorchSharp.Models.Qwen;
 public sealed class QwenPatchMerger : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "ln_q")]
-    private readonly QwenRmsNorm _norm;
+    private readonly RmsNorm _norm;
     [ComponentName(Name = "mlp")]
     private readonly Sequential _mlp;
     private readonly long _merged;
@@ -23,7 +24,7 @@ public sealed class QwenPatchMerger : nn.Module<Tensor, Tensor>
         : base(nameof(QwenPatchMerger))
     {
         _merged = (long)config.HiddenSize * config.SpatialMergeSize * config.SpatialMergeSize;
-        _norm = new QwenRmsNorm(config.HiddenSize, 1e-6);
+        _norm = new RmsNorm(config.HiddenSize, 1e-6);
         _mlp = nn.Sequential(("0", nn.Linear(_merged, _merged)), ("1", nn.GELU()), ("2", nn.Linear(_merged, config.OutHiddenSize)));
         RegisterComponents();
     }

@@ -1,4 +1,5 @@
 using AnatomyR1.TorchSharp.Models.Memory;
+using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -14,7 +15,7 @@ public sealed class QwenTextModel : nn.Module
     [ComponentName(Name = "layers")]
     private readonly ModuleList<QwenDecoderLayer> _layers;
     [ComponentName(Name = "norm")]
-    private readonly QwenRmsNorm _norm;
+    private readonly RmsNorm _norm;
 
     /// <summary>Creates the stack with random weights.</summary>
     /// <param name="config">The decoder's settings.</param>
@@ -28,7 +29,7 @@ public sealed class QwenTextModel : nn.Module
             _layers.Add(new QwenDecoderLayer(config));
         }
 
-        _norm = new QwenRmsNorm(config.HiddenSize, config.RmsNormEpsilon);
+        _norm = new RmsNorm(config.HiddenSize, config.RmsNormEpsilon);
         RegisterComponents();
     }
 

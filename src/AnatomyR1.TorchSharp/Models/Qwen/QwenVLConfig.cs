@@ -428,32 +428,21 @@ public sealed class QwenTextConfig
             throw new InvalidDataException($"{r.Source}: '{r.Prefix}rope_scaling.type' = '{ropeType}' is not supported (only M-RoPE).");
         }
 
-        var config = new QwenTextConfig
+        int hidden = r.Int("hidden_size", null, 1, QwenVLConfig.MaxWidth);
+        int heads = r.Int("num_attention_heads", null, 1, 4096);
+        return new QwenTextConfig
         {
             VocabSize = r.Int("vocab_size", null, 1, QwenVLConfig.MaxVocabulary),
-            HiddenSize = r.Int("hidden_size", null, 1, QwenVLConfig.MaxWidth),
+            HiddenSize = hidden,
             IntermediateSize = r.Int("intermediate_size", null, 1, QwenVLConfig.MaxWidth * 8),
             Layers = r.Int("num_hidden_layers", null, 1, QwenVLConfig.MaxLayers),
-            Heads = r.Int("num_attention_heads", null, 1, 4096),
+            Heads = heads,
             KeyValueHeads = r.Int("num_key_value_heads", null, 1, 4096),
             RmsNormEpsilon = r.Double("rms_norm_eps", 1e-6, 0, 1),
             RopeTheta = r.Double("rope_theta", 1_000_000, 1, 1e12),
             MaxPositionEmbeddings = r.Int("max_position_embeddings", 128000, 1, 1 << 24),
             HiddenAct = r.String("hidden_act", "silu"),
-        };
-        return new QwenTextConfig
-        {
-            VocabSize = config.VocabSize,
-            HiddenSize = config.HiddenSize,
-            IntermediateSize = config.IntermediateSize,
-            Layers = config.Layers,
-            Heads = config.Heads,
-            KeyValueHeads = config.KeyValueHeads,
-            RmsNormEpsilon = config.RmsNormEpsilon,
-            RopeTheta = config.RopeTheta,
-            MaxPositionEmbeddings = config.MaxPositionEmbeddings,
-            HiddenAct = config.HiddenAct,
-            MropeSection = sections.Length > 0 ? sections : DefaultSections(config.HiddenSize / Math.Max(1, config.Heads)),
+            MropeSection = sections.Length > 0 ? sections : DefaultSections(hidden / heads),
         };
     }
 

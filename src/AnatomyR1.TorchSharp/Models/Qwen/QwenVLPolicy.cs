@@ -172,12 +172,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
 
         try
         {
-            // A tied model has no head of its own: a stored lm_head.weight (some exports keep one) is skipped.
-            checkpoint.LoadInto(model, name =>
-            {
-                string canonical = QwenCheckpointNames.ToCanonical(name);
-                return config.TieWordEmbeddings && canonical == "lm_head.weight" ? null : canonical;
-            });
+            checkpoint.LoadInto(model, QwenCheckpointNames.For(config));
             model.eval();
             return new QwenVLPolicy(model, tokenizer, new QwenImageProcessor(processorOptions), device);
         }
@@ -192,14 +187,13 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     private static void CheckWeightCount(QwenVLConfig config, HuggingFaceCheckpoint checkpoint, string folder)
     {
         long stored = 0;
+        var map = QwenCheckpointNames.For(config);
         foreach (string name in checkpoint.Names)
         {
-            if (config.TieWordEmbeddings && QwenCheckpointNames.ToCanonical(name) == "lm_head.weight")
+            if (map(name) is not null)
             {
-                continue;
+                stored += checkpoint.Info(name).ElementCount;
             }
-
-            stored += checkpoint.Info(name).ElementCount;
         }
 
         if (stored != config.ParameterCount)

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -9,23 +10,23 @@ namespace AnatomyR1.TorchSharp.Models.Qwen;
 public sealed class QwenVisionBlock : nn.Module
 {
     [ComponentName(Name = "norm1")]
-    private readonly QwenRmsNorm _norm1;
+    private readonly RmsNorm _norm1;
     [ComponentName(Name = "norm2")]
-    private readonly QwenRmsNorm _norm2;
+    private readonly RmsNorm _norm2;
     [ComponentName(Name = "attn")]
     private readonly QwenVisionAttention _attn;
     [ComponentName(Name = "mlp")]
-    private readonly QwenMlp _mlp;
+    private readonly SwiGluMlp _mlp;
 
     /// <summary>Creates the block.</summary>
     /// <param name="config">The tower's settings.</param>
     public QwenVisionBlock(QwenVisionConfig config)
         : base(nameof(QwenVisionBlock))
     {
-        _norm1 = new QwenRmsNorm(config.HiddenSize, 1e-6);
-        _norm2 = new QwenRmsNorm(config.HiddenSize, 1e-6);
+        _norm1 = new RmsNorm(config.HiddenSize, 1e-6);
+        _norm2 = new RmsNorm(config.HiddenSize, 1e-6);
         _attn = new QwenVisionAttention(config);
-        _mlp = new QwenMlp(config.HiddenSize, config.IntermediateSize, bias: true);
+        _mlp = new SwiGluMlp(config.HiddenSize, config.IntermediateSize, bias: true);
         RegisterComponents();
     }
 
