@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using AnatomyR1.Data;
 using AnatomyR1.TorchSharp.Estimators;
+using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo;
 using Microsoft.ML;
@@ -38,13 +39,18 @@ internal static class TrainCommand
         var gdqaMode = new Option<string>("--gdqa-mode") { Description = "static (every difficult prompt) or adaptive (after a zero-variance group).", DefaultValueFactory = _ => "static" };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints.", DefaultValueFactory = _ => 25 };
         var stopAfter = new Option<int>("--stop-after") { Description = "Stop after this many steps in this invocation, writing a checkpoint as Ctrl-C does (for time-limited jobs); 0 runs to the end.", DefaultValueFactory = _ => 0 };
+        var loraRank = new Option<int>("--lora-rank") { Description = "Train LoRA adapters of this rank instead of all weights (0: full fine-tuning). The KL reference is the model with its adapters off.", DefaultValueFactory = _ => 0 };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA scale numerator (adapter output × alpha / rank); default twice the rank." };
+        var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input in training.", DefaultValueFactory = _ => 0.05 };
+        var loraTargets = new Option<string?>("--lora-targets") { Description = "Comma-separated names or regular expressions of the Linear modules to adapt; default the language model's attention and MLP projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)." };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer's activations in the backward pass (less memory, one more forward pass)." };
         var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         method.AcceptOnlyFromAmong(TrainingMethods.All.ToArray());
         loss.AcceptOnlyFromAmong("grpo", "bnpo", "dr-grpo", "dapo");
         gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
         var loader = new LoaderArguments();
         var command = new Command("train", "GRPO of the policy on your data with ASCL and/or GDQA; live progress, checkpoints, Ctrl-C to stop and --resume to continue.");
-        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, device })
+        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, loraRank, loraAlpha, loraDropout, loraTargets, checkpointing, device })
         {
             command.Options.Add(option);
         }
@@ -97,7 +103,23 @@ internal static class TrainCommand
                 DynamicSampling = parse.GetValue(dynamic),
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Generation = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens) },
+                GradientCheckpointing = parse.GetValue(checkpointing),
             };
+            if (parse.GetValue(loraRank) is int rank and not 0)
+            {
+                var lora = new LoraOptions { Rank = rank, Alpha = parse.GetValue(loraAlpha) ?? 2.0 * rank, Dropout = parse.GetValue(loraDropout) };
+                if (parse.GetValue(loraTargets) is string targets)
+                {
+                    lora = lora with { TargetModules = targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) };
+                }
+
+                options.Lora = lora;
+            }
+            else if (parse.GetValue(loraAlpha) is not null || parse.GetValue(loraTargets) is not null)
+            {
+                stderr.WriteLine("error: --lora-alpha and --lora-targets need --lora-rank.");
+                return ExitCodes.Usage;
+            }
             TrainingMethods.Configure(chosen, options, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
             try
             {
@@ -130,11 +152,11 @@ internal static class TrainCommand
             var view = (loadedTrain with { Samples = train }).ToDataView(ml);
             IDataView prepared;
             string modelType;
-            long parameters;
+            long total;
             using (var start = PolicyRegistry.LoadOrBuiltIn(parse.GetValue(model), parse.GetValue(device)!))
             {
                 prepared = TrainingMethods.Preparation(ml, chosen, start, parse.GetValue(variants), parse.GetValue(seed)).Fit(view).Transform(view);
-                (modelType, parameters) = (start.ModelType, start.TrainableParameterCount());
+                (modelType, total) = (start.ModelType, start.TrainableParameterCount());
             }
 
             var estimator = TrainingMethods.Trainer(ml, chosen, new GrpoTrainerOptions
@@ -147,7 +169,10 @@ internal static class TrainCommand
             }, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
             using var trainer = estimator.CreateSession(prepared);
             var examples = trainer.Examples;
-            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {modelType} with {parameters:N0} parameters on {trainer.Policy.Device.type}; run folder {run}"));
+            string trained = trainer.Adapters is { } adapters
+                ? $"LoRA r = {adapters.Options.Rank} on {adapters.TargetNames.Count} modules: {trainer.TrainableParameterCount:N0} of {total:N0} parameters trained"
+                : $"{trainer.TrainableParameterCount:N0} parameters trained";
+            console.MarkupLine(Markup.Escape($"{chosen}: {examples.Count} prompts ({examples.Count(e => e.Variants is { Count: > 1 })} with question variants), {options.Steps} steps of {options.BatchSize} × {options.NumGenerations}, policy {modelType} ({trained}) on {trainer.Policy.Device.type}; run folder {run}"));
             if (checkpoint is not null)
             {
                 console.MarkupLine(Markup.Escape($"Resumed from {checkpoint} at step {trainer.Step}."));
@@ -191,6 +216,13 @@ internal static class TrainCommand
 
                     console.MarkupLine(Markup.Escape($"Stopped at step {trainer.Step}; checkpoint {interrupted}. Continue with the same command and --resume."));
                     return cancel.IsCancellationRequested ? stopCode : ExitCodes.Interrupted;
+                }
+
+                if (trainer.Adapters is not null)
+                {
+                    // The adapters alone (PEFT layout, for Python or --resume-style reuse), then the merged model.
+                    trainer.SaveAdapters(Path.Combine(run, "adapter"), parse.GetValue(model));
+                    trainer.MergeAdapters();
                 }
 
                 policy.Save(Path.Combine(run, "policy"));

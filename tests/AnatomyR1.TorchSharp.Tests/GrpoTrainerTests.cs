@@ -247,7 +247,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         return (trainer.Train().ToList(), Weights(policy));
     }
 
-    private static void AssertSameMetrics(IReadOnlyList<GrpoStepMetrics> expected, IReadOnlyList<GrpoStepMetrics> actual)
+    internal static void AssertSameMetrics(IReadOnlyList<GrpoStepMetrics> expected, IReadOnlyList<GrpoStepMetrics> actual)
     {
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
@@ -263,7 +263,7 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
         }
     }
 
-    private static string TempFolder()
+    internal static string TempFolder()
     {
         string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-grpo-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);

@@ -71,10 +71,13 @@ public sealed class LoraAdapters : nn.Module
             // PEFT initialises A like nn.Linear's weight (kaiming_uniform_ with a = √5): gain √(2 / (1 + a²)) = √(1/3),
             // bound gain · √(3 / fan_in) = 1 / √in. Drawn on the CPU so the seed gives the same adapters on every device.
             double bound = Math.Sqrt(2.0 / (1 + 5.0)) * Math.Sqrt(3.0 / inFeatures);
+            // Adapters of a bfloat16/float16 base are kept in float32 (as PEFT does by default): their updates are tiny
+            // next to the weights, and AdamW's state follows the parameter's dtype.
+            var dtype = weight.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? ScalarType.Float32 : weight.dtype;
             var a = generator is null
-                ? zeros(new[] { options.Rank, inFeatures }, weight.dtype, weight.device)
-                : (rand(new[] { options.Rank, inFeatures }, ScalarType.Float32, CPU, generator: generator) * (2 * bound) - bound).to(weight.dtype, weight.device);
-            var b = zeros(new[] { outFeatures, options.Rank }, weight.dtype, weight.device);
+                ? zeros(new[] { options.Rank, inFeatures }, dtype, weight.device)
+                : (rand(new[] { options.Rank, inFeatures }, ScalarType.Float32, CPU, generator: generator) * (2 * bound) - bound).to(dtype, weight.device);
+            var b = zeros(new[] { outFeatures, options.Rank }, dtype, weight.device);
             var layer = new LoraLayer(this, name, linear, a, b);
             _layers.Add(layer);
             register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), layer);
@@ -285,6 +288,31 @@ public sealed class LoraAdapters : nn.Module
         ArgumentNullException.ThrowIfNull(moduleName);
         const string Suffix = ".weight";
         return QwenCheckpointNames.ToCanonical(moduleName + Suffix)[..^Suffix.Length];
+    }
+
+    /// <summary>The adapter weights hooked onto <c>Linear</c> modules inside <paramref name="block"/> (for activation checkpointing).</summary>
+    internal static IReadOnlyList<Parameter> AdapterParametersUnder(nn.Module block)
+    {
+        var result = new List<Parameter>();
+        lock (Gate)
+        {
+            foreach (var (_, module) in block.named_modules())
+            {
+                if (module is Linear && Owners.TryGetValue(module, out var owner) && owner._attached)
+                {
+                    foreach (var layer in owner._layers)
+                    {
+                        if (ReferenceEquals(layer.Linear, module))
+                        {
+                            result.Add(layer.A);
+                            result.Add(layer.B);
+                        }
+                    }
+                }
+            }
+        }
+
+        return result;
     }
 
     /// <summary>The trainable adapter weights (A then B of each target), for the optimizer.</summary>

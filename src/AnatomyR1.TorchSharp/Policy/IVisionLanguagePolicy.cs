@@ -156,6 +156,31 @@ public interface IVisionLanguagePolicy : IDisposable
     /// <returns>The image encoder's parameters.</returns>
     IEnumerable<Parameter> VisionEncoderParameters();
 
+    /// <summary>
+    /// The module tree that LoRA adapters attach to (<see cref="Lora.LoraAdapters.Attach"/> matches the names of its
+    /// <c>Linear</c> modules), or null (the default) when this policy cannot take adapters. Its <c>Linear</c> modules
+    /// must be invoked through <c>Module.call</c>, which runs the adapters' forward hooks.
+    /// </summary>
+    nn.Module? AdapterModel => null;
+
+    /// <summary>
+    /// Whether training passes recompute each decoder layer's activations in the backward pass instead of keeping them
+    /// (activation checkpointing: less memory, one more forward pass per layer). Off by default; the default
+    /// implementation supports only off.
+    /// </summary>
+    /// <exception cref="NotSupportedException">Switching it on for a policy without activation checkpointing.</exception>
+    bool GradientCheckpointing
+    {
+        get => false;
+        set
+        {
+            if (value)
+            {
+                throw new NotSupportedException($"The {ModelType} policy has no activation checkpointing.");
+            }
+        }
+    }
+
     /// <summary>Switches training mode (dropout and the like) on or off.</summary>
     /// <param name="training">True for training.</param>
     void SetTraining(bool training);

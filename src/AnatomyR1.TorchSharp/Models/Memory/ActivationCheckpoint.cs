@@ -11,8 +11,10 @@ namespace AnatomyR1.TorchSharp.Models.Memory;
 /// for the price of a second forward pass of each block during backward.
 /// </summary>
 /// <remarks>
-/// <para>The block must compute the same values when run again: no dropout or other randomness (or a fixed seed), no
-/// state that changes between the two runs, and no cache. Its gradients reach the input and
+/// <para>The block must compute the same values when run again: no state that changes between the two runs and no
+/// cache. Randomness drawn from the CPU generator (dropout on the CPU) is replayed: the generator's state is recorded
+/// before the forward pass and restored for the recomputation (then put back). A CUDA generator is not recorded, so on
+/// a GPU a checkpointed block must not use dropout. Its gradients reach the input and
 /// <c>parameters</c> through the autograd engine, so <c>loss.backward()</c> accumulates them into each
 /// parameter's <c>.grad</c> exactly as without checkpointing. Parameters the block uses but that are not listed
 /// receive no gradient.</para>
@@ -89,11 +91,26 @@ public static class ActivationCheckpoint
         return CheckpointFunction.apply(arguments);
     }
 
+    /// <summary>
+    /// The parameters a checkpointed block uses: its own and those of LoRA adapters hooked onto its <c>Linear</c>
+    /// modules (which are not children of the block). Pass the result to <see cref="Run(Func{Tensor, IReadOnlyList{Tensor}, Tensor}, Tensor, IReadOnlyList{Tensor}, IEnumerable{Parameter})"/>.
+    /// </summary>
+    /// <param name="block">The block.</param>
+    /// <returns>The parameters.</returns>
+    public static IEnumerable<Parameter> ParametersOf(nn.Module block)
+    {
+        ArgumentNullException.ThrowIfNull(block);
+        return block.parameters().Concat(Lora.LoraAdapters.AdapterParametersUnder(block));
+    }
+
     /// <summary>What the backward pass needs besides the saved tensors.</summary>
     private sealed record CheckpointState(Func<Tensor, IReadOnlyList<Tensor>, Tensor> Block, int ConstantCount, IReadOnlyList<Parameter> Parameters, bool InputNeedsGrad)
     {
         /// <summary>Arguments of the autograd function: the state, the input, the constants, the parameters.</summary>
         public int ArgumentCount => 2 + ConstantCount + Parameters.Count;
+
+        /// <summary>The CPU generator's state when the forward pass ran, restored for the recomputation (dropout draws the same masks).</summary>
+        public Tensor? RandomState { get; set; }
     }
 
     /// <summary>
@@ -122,6 +139,7 @@ public static class ActivationCheckpoint
             saved.AddRange(constants);
             ctx.save_for_backward(saved);
             ctx.save_data(StateKey, state);
+            state.RandomState = global::TorchSharp.torch.random.get_rng_state().DetachFromDisposeScope();
             using var scope = NewDisposeScope();
             var output = state.Block(input, constants);
 
@@ -147,9 +165,24 @@ public static class ActivationCheckpoint
 
                 targets.AddRange(state.Parameters);
                 Tensor output;
-                using (enable_grad())
+                var current = global::TorchSharp.torch.random.get_rng_state();
+                try
                 {
-                    output = state.Block(input, constants);
+                    if (state.RandomState is { } saved0)
+                    {
+                        global::TorchSharp.torch.random.set_rng_state(saved0);
+                    }
+
+                    using (enable_grad())
+                    {
+                        output = state.Block(input, constants);
+                    }
+                }
+                finally
+                {
+                    global::TorchSharp.torch.random.set_rng_state(current);
+                    state.RandomState?.Dispose();
+                    state.RandomState = null;
                 }
 
                 var grads = autograd.grad(new[] { output }, targets, new[] { grad_output }, allow_unused: true);

@@ -69,7 +69,7 @@ public sealed class QwenTextModel : nn.Module
             var layer = _layers[i];
             int index = i;
             x = checkpoint
-                ? ActivationCheckpoint.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, index), x, constants, layer.parameters())
+                ? ActivationCheckpoint.Run((input, c) => layer.Forward(input, c[0], c[1], c[2], null, index), x, constants, ActivationCheckpoint.ParametersOf(layer))
                 : layer.Forward(x, cos, sin, mask, cache, i);
         }
 

@@ -419,6 +419,9 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     }
 
     /// <inheritdoc/>
+    public nn.Module AdapterModel => Model;
+
+    /// <inheritdoc/>
     public IEnumerable<Parameter> TrainableParameters() => Model.parameters().Where(p => p.requires_grad);
 
     /// <inheritdoc/>

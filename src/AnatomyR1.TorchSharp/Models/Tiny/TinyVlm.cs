@@ -51,6 +51,13 @@ public sealed class TinyVlm : nn.Module
     /// <summary>The configuration.</summary>
     public VlmConfig Config { get; }
 
+    /// <summary>
+    /// Recompute each decoder block's activations in the backward pass instead of keeping them (see
+    /// <see cref="Memory.ActivationCheckpoint"/>): applies while the module is training, gradients are on and no cache
+    /// is filled. Off by default.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>The vision encoder (for freezing it).</summary>
     public GridImageEncoder Vision => _vision;
 
@@ -113,9 +120,15 @@ public sealed class TinyVlm : nn.Module
     private Tensor Run(Tensor x, Tensor positions, Tensor mask, KvCache? cache)
     {
         var angles = _rotary.Angles(positions);
+        bool checkpoint = GradientCheckpointing && training && cache is null && is_grad_enabled();
+        var constants = checkpoint ? new[] { mask, angles.Cos, angles.Sin } : Array.Empty<Tensor>();
         for (int i = 0; i < _layers.Count; i++)
         {
-            x = _layers[i].Forward(x, mask, angles, cache, i);
+            var layer = _layers[i];
+            int index = i;
+            x = checkpoint
+                ? Memory.ActivationCheckpoint.Run((input, c) => layer.Forward(input, c[0], (c[1], c[2]), null, index), x, constants, Memory.ActivationCheckpoint.ParametersOf(layer))
+                : layer.Forward(x, mask, angles, cache, i);
         }
 
         return _norm.forward(x);

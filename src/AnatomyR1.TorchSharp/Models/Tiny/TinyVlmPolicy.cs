@@ -300,6 +300,16 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     /// <inheritdoc />
     public IVisionLanguagePolicy CreateFrozenCopy() => new TinyVlmPolicy(new TinyVlm(Config).CopyFrom(Model), Tokenizer, Device);
 
+    /// <inheritdoc/>
+    public nn.Module AdapterModel => Model;
+
+    /// <inheritdoc/>
+    public bool GradientCheckpointing
+    {
+        get => Model.GradientCheckpointing;
+        set => Model.GradientCheckpointing = value;
+    }
+
     /// <inheritdoc />
     public IEnumerable<Parameter> TrainableParameters() => Model.parameters().Where(p => p.requires_grad);
 

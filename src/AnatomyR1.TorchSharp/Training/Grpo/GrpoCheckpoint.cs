@@ -37,6 +37,9 @@ public sealed partial class GrpoCheckpoint
     /// <summary>The reference folder.</summary>
     public const string ReferenceFolder = "reference";
 
+    /// <summary>Sub-folder with the LoRA adapters in PEFT's layout (LoRA runs only; <see cref="PolicyFolder"/> then holds the unchanged base weights).</summary>
+    public const string AdapterFolder = "adapter";
+
     private GrpoCheckpoint(string folder, int step, int consecutiveNonFinite, int skippedSteps, JsonObject settings)
     {
         Folder = folder;
@@ -63,6 +66,9 @@ public sealed partial class GrpoCheckpoint
 
     /// <summary>Whether a reference policy was saved.</summary>
     public bool HasReference => Directory.Exists(Path.Combine(Folder, ReferenceFolder));
+
+    /// <summary>Whether the checkpoint holds LoRA adapters.</summary>
+    public bool HasAdapter => Directory.Exists(Path.Combine(Folder, AdapterFolder));
 
     /// <summary>The folder name of a step's checkpoint.</summary>
     /// <param name="step">The step.</param>

@@ -2,6 +2,7 @@ using AnatomyR1.Curriculum;
 using AnatomyR1.Prompts;
 using AnatomyR1.Rewards;
 
+using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 
 namespace AnatomyR1.TorchSharp.Training.Grpo;
@@ -126,6 +127,23 @@ public sealed class GrpoOptions
     /// </summary>
     public GdqaTrainingOptions? Gdqa { get; set; }
 
+    /// <summary>
+    /// LoRA: train low-rank adapters on the policy's <c>Linear</c> modules instead of all its weights (rank, alpha,
+    /// dropout and target patterns in <see cref="LoraOptions"/>; default targets the language model's attention and MLP
+    /// projections, the vision tower stays frozen). Only the adapters are trainable and in the optimizer (one learning
+    /// rate, <see cref="LearningRate"/>); the reference model of the KL penalty is the policy with its adapters switched
+    /// off, so no second copy of the weights is made. Checkpoints hold the adapters in PEFT's layout. The policy must
+    /// expose <see cref="IVisionLanguagePolicy.AdapterModel"/>. Default null: full fine-tuning.
+    /// </summary>
+    public LoraOptions? Lora { get; set; }
+
+    /// <summary>
+    /// Recompute each decoder layer's activations in the backward pass instead of storing them (activation
+    /// checkpointing; see <see cref="IVisionLanguagePolicy.GradientCheckpointing"/>): less memory for one more forward
+    /// pass per layer, the same gradients. Default false.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
@@ -166,6 +184,17 @@ public sealed class GrpoOptions
         Check(Rewards is not null && Rewards.Terms.Count > 0, nameof(Rewards), Rewards?.Terms.Count ?? 0, "at least one reward function");
         Curriculum?.Validate();
         Gdqa?.Validate();
+        if (Lora is not null)
+        {
+            try
+            {
+                Lora.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"GRPO option Lora is invalid: {ex.Message}", nameof(Lora), ex);
+            }
+        }
         if (Loss is null && LossType == GrpoLossType.Custom)
         {
             throw new ArgumentException("LossType = Custom needs GrpoOptions.Loss (an instance of a GrpoLoss subclass).", nameof(LossType));

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
 
@@ -35,7 +36,10 @@ public sealed class GrpoSession : IDisposable
     private readonly RolloutCollector _collector;
     private readonly PolicyUpdater _updater;
     private readonly GrpoRunFolder? _run;
+    private readonly LoraAdapters? _adapters;
+    private readonly bool _previousCheckpointing;
     private bool _ownsPolicy;
+    private bool _adaptersMerged;
     private RolloutBatch? _batch;
     private bool _checkpointDue;
     private bool _disposed;
@@ -48,16 +52,16 @@ public sealed class GrpoSession : IDisposable
     /// <param name="runFolder">Folder for metrics and checkpoints; null keeps everything in memory.</param>
     /// <exception cref="ArgumentException">An option is invalid or there are no examples.</exception>
     public GrpoSession(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null, string? runFolder = null)
-        : this(policy, examples, options, sampler, runFolder, reference: null, ownsPolicy: false)
+        : this(policy, examples, options, sampler, runFolder, reference: null, adapters: null, ownsPolicy: false)
     {
     }
 
     /// <summary>A session that owns (and disposes) its policy.</summary>
     internal static GrpoSession Owning(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder) =>
-        new(policy, examples, options, sampler, runFolder, reference: null, ownsPolicy: true);
+        new(policy, examples, options, sampler, runFolder, reference: null, adapters: null, ownsPolicy: true);
 
     private GrpoSession(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler, string? runFolder,
-        IVisionLanguagePolicy? reference, bool ownsPolicy)
+        IVisionLanguagePolicy? reference, LoraAdapters? adapters, bool ownsPolicy)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(examples);
@@ -87,8 +91,38 @@ public sealed class GrpoSession : IDisposable
 
         _sampler = sampler
             ?? (options.Curriculum is { } curriculum ? new CurriculumPromptSampler(examples, curriculum, options.Steps, options.Seed) : new UniformPromptSampler(examples.Count, options.Seed));
-        _collector = new RolloutCollector(policy, examples, _options, _sampler);
-        _updater = new PolicyUpdater(policy, _options, reference);
+        _previousCheckpointing = policy.GradientCheckpointing;
+        if (options.GradientCheckpointing)
+        {
+            try
+            {
+                policy.GradientCheckpointing = true;
+            }
+            catch (NotSupportedException ex)
+            {
+                throw new ArgumentException($"GRPO option GradientCheckpointing = true: {ex.Message}", nameof(options), ex);
+            }
+        }
+
+        if (options.Lora is { } lora && adapters is null)
+        {
+            var model = policy.AdapterModel
+                ?? throw new ArgumentException($"GRPO option Lora is set but the {policy.ModelType} policy cannot take LoRA adapters (it exposes no AdapterModel).", nameof(options));
+            adapters = LoraAdapters.Attach(model, lora, seed: options.Seed);
+        }
+
+        _adapters = adapters;
+        try
+        {
+            _collector = new RolloutCollector(policy, examples, _options, _sampler);
+            _updater = new PolicyUpdater(policy, _options, reference, _adapters);
+        }
+        catch
+        {
+            _adapters?.Dispose();
+            throw;
+        }
+
         Examples = examples;
         _run = runFolder is null ? null : new GrpoRunFolder(runFolder);
     }
@@ -96,8 +130,14 @@ public sealed class GrpoSession : IDisposable
     /// <summary>The policy being trained.</summary>
     public IVisionLanguagePolicy Policy { get; }
 
-    /// <summary>The frozen reference policy (null when β = 0).</summary>
+    /// <summary>The frozen reference policy (null when β = 0, and with LoRA, whose reference is the policy with its adapters off).</summary>
     public IVisionLanguagePolicy? Reference => _updater.Reference;
+
+    /// <summary>The LoRA adapters being trained (null without <see cref="GrpoOptions.Lora"/>).</summary>
+    public LoraAdapters? Adapters => _adapters;
+
+    /// <summary>Number of weights the optimizer updates (the adapters' with LoRA).</summary>
+    public long TrainableParameterCount => _updater.OptimisedParameters.Sum(p => p.numel());
 
     /// <summary>The training prompts.</summary>
     public IReadOnlyList<GrpoExample> Examples { get; }
@@ -142,9 +182,21 @@ public sealed class GrpoSession : IDisposable
         checkpoint.RequireSameSettings(SettingsOf(options));
         var policy = PolicyRegistry.Load(Path.Combine(checkpointFolder, GrpoCheckpoint.PolicyFolder), device);
         IVisionLanguagePolicy? reference = null;
+        LoraAdapters? adapters = null;
         try
         {
-            if (options.Beta > 0)
+            if (options.Lora is not null)
+            {
+                if (!checkpoint.HasAdapter)
+                {
+                    throw new InvalidDataException($"Checkpoint '{checkpointFolder}' has no {GrpoCheckpoint.AdapterFolder}/ but the options ask for LoRA.");
+                }
+
+                var model = policy.AdapterModel
+                    ?? throw new InvalidDataException($"Checkpoint '{checkpointFolder}' holds a {policy.ModelType} policy, which cannot take LoRA adapters.");
+                adapters = LoraAdapters.Load(model, Path.Combine(checkpointFolder, GrpoCheckpoint.AdapterFolder));
+            }
+            else if (options.Beta > 0)
             {
                 if (!checkpoint.HasReference)
                 {
@@ -156,7 +208,8 @@ public sealed class GrpoSession : IDisposable
                 loaded.Dispose();
             }
 
-            var trainer = new GrpoSession(policy, examples, options, sampler, runFolder, reference, ownsPolicy: true);
+            var trainer = new GrpoSession(policy, examples, options, sampler, runFolder, reference, adapters, ownsPolicy: true);
+            adapters = null;
             trainer._updater.LoadOptimizer(Path.Combine(checkpointFolder, GrpoCheckpoint.OptimizerFile));
             trainer._collector.ReadState(Path.Combine(checkpointFolder, GrpoCheckpoint.GdqaStateFile));
             trainer.Step = checkpoint.Step;
@@ -167,6 +220,7 @@ public sealed class GrpoSession : IDisposable
         }
         catch
         {
+            adapters?.Dispose();
             reference?.Dispose();
             policy.Dispose();
             throw;
@@ -194,6 +248,11 @@ public sealed class GrpoSession : IDisposable
     public GrpoStepMetrics RunStep()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_adaptersMerged)
+        {
+            throw new InvalidOperationException("The LoRA adapters were merged into the policy (MergeAdapters or ReleasePolicy); this session cannot train further.");
+        }
+
         int step = Step + 1;
         var clock = Stopwatch.StartNew();
         var metrics = new List<KeyValuePair<string, double>>();
@@ -213,7 +272,7 @@ public sealed class GrpoSession : IDisposable
 
             var batch = _batch;
             RolloutMetrics.Add(batch, Examples, _options, Add);
-            finite = batch.Finite && _updater.Optimise(batch, Add);
+            finite = batch.Finite && _updater.Optimise(batch, step, Add);
             batch.Uses++;
             if (batch.Uses >= _options.NumIterations || !batch.Finite)
             {
@@ -282,8 +341,10 @@ public sealed class GrpoSession : IDisposable
 
         GrpoCheckpoint.Write(folder, Step, ConsecutiveNonFinite, SkippedSteps, SettingsOf(_options), staging =>
         {
+            // With LoRA the policy's own weights are the unchanged base (the adapters live beside it).
             Policy.Save(Path.Combine(staging, GrpoCheckpoint.PolicyFolder));
             Reference?.Save(Path.Combine(staging, GrpoCheckpoint.ReferenceFolder));
+            _adapters?.Save(Path.Combine(staging, GrpoCheckpoint.AdapterFolder), baseModelNameOrPath: null);
             _updater.SaveOptimizer(Path.Combine(staging, GrpoCheckpoint.OptimizerFile));
             File.WriteAllText(Path.Combine(staging, GrpoCheckpoint.GdqaStateFile), _collector.StateJson());
         });
@@ -291,13 +352,45 @@ public sealed class GrpoSession : IDisposable
 
     /// <summary>
     /// Hands the policy to the caller: the trainer will no longer dispose it (relevant for a trainer made by
-    /// <see cref="Resume"/>, which owns the policy it loaded).
+    /// <see cref="Resume"/>, which owns the policy it loaded). With LoRA the adapters are merged into the policy's
+    /// weights first (<see cref="MergeAdapters"/>), so the policy alone carries what was trained.
     /// </summary>
     /// <returns>The policy.</returns>
     public IVisionLanguagePolicy ReleasePolicy()
     {
+        MergeAdapters();
         _ownsPolicy = false;
         return Policy;
+    }
+
+    /// <summary>
+    /// Saves the LoRA adapters in PEFT's layout (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>), which
+    /// <see cref="LoraAdapters.Load"/> and Python's PEFT read.
+    /// </summary>
+    /// <param name="folder">Destination folder (written beside it and renamed into place).</param>
+    /// <param name="baseModelNameOrPath">The base model's name or path for the adapter configuration, or null.</param>
+    /// <exception cref="InvalidOperationException">The session trains without LoRA.</exception>
+    public void SaveAdapters(string folder, string? baseModelNameOrPath = null)
+    {
+        var adapters = _adapters ?? throw new InvalidOperationException("This GRPO session trains without LoRA adapters (GrpoOptions.Lora is null).");
+        adapters.Save(folder, baseModelNameOrPath);
+    }
+
+    /// <summary>
+    /// Merges the LoRA adapters into the policy's weights and detaches them, leaving a plain policy whose
+    /// <see cref="IVisionLanguagePolicy.Save"/> writes the trained model (a folder that <c>--model</c> loads). The
+    /// session cannot train further afterwards. Does nothing without LoRA or when already merged.
+    /// </summary>
+    public void MergeAdapters()
+    {
+        if (_adapters is null || _adaptersMerged)
+        {
+            return;
+        }
+
+        _adapters.Merge();
+        _adapters.Detach(keepMerged: true);
+        _adaptersMerged = true;
     }
 
     /// <inheritdoc />
@@ -311,6 +404,13 @@ public sealed class GrpoSession : IDisposable
         _disposed = true;
         _batch?.Dispose();
         _updater.Dispose();
+
+        // Unmerged adapters are detached: the policy returns to its base weights (save the adapters first to keep them).
+        _adapters?.Dispose();
+        if (!_ownsPolicy)
+        {
+            Policy.GradientCheckpointing = _previousCheckpointing;
+        }
 
         if (_ownsPolicy)
         {
@@ -329,6 +429,17 @@ public sealed class GrpoSession : IDisposable
         ["beta"] = o.Beta,
         ["loss_type"] = o.Loss is { } custom ? custom.GetType().FullName : o.LossType.ToString(),
         ["freeze_vision_encoder"] = o.FreezeVisionEncoder,
+        ["lora"] = o.Lora is { } lora
+            ? new JsonObject
+            {
+                ["rank"] = lora.Rank,
+                ["alpha"] = lora.Alpha,
+                ["use_rslora"] = lora.UseRsLora,
+                ["dropout"] = lora.Dropout,
+                ["target_modules"] = new JsonArray(lora.TargetModules.Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+                ["exclude_modules"] = new JsonArray((lora.ExcludeModules ?? Array.Empty<string>()).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray()),
+            }
+            : null,
         ["gdqa"] = o.Gdqa is { } gd ? new JsonObject { ["mode"] = gd.Mode.ToString(), ["max_forms"] = gd.MaxForms } : null,
         ["curriculum"] = o.Curriculum is { } c
             ? new JsonObject { ["pacing"] = c.Pacing.ToString(), ["start_fraction"] = c.StartFraction, ["full_data_step"] = c.FullDataStepFor(o.Steps), ["stage_count"] = c.StageCount }

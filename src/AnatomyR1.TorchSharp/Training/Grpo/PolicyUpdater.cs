@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo.Losses;
 using TorchSharp;
@@ -22,12 +23,37 @@ internal sealed class PolicyUpdater : IDisposable
     private readonly List<Parameter> _languageParameters;
     private readonly List<Parameter> _visionParameters;
     private readonly List<Parameter> _frozen = new();
+    private readonly LoraAdapters? _adapters;
+    private bool _adaptersChecked;
 
-    public PolicyUpdater(IVisionLanguagePolicy policy, GrpoOptions options, IVisionLanguagePolicy? reference)
+    /// <summary>Creates the update for a policy.</summary>
+    /// <param name="policy">The policy.</param>
+    /// <param name="options">The options.</param>
+    /// <param name="reference">A loaded reference (resume), or null to copy the policy when β &gt; 0.</param>
+    /// <param name="adapters">
+    /// LoRA adapters attached to the policy: then only they are optimised and the reference is the policy with them
+    /// switched off (no copy).
+    /// </param>
+    public PolicyUpdater(IVisionLanguagePolicy policy, GrpoOptions options, IVisionLanguagePolicy? reference, LoraAdapters? adapters = null)
     {
         _policy = policy;
         _options = options;
         _loss = options.Loss ?? GrpoLoss.For(options.LossType);
+        _adapters = adapters;
+        if (adapters is not null)
+        {
+            _languageParameters = adapters.Parameters().ToList();
+            _visionParameters = new List<Parameter>();
+            _optimizer = optim.AdamW(
+                new List<global::TorchSharp.Modules.AdamW.ParamGroup>
+                {
+                    new(_languageParameters, lr: options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay, amsgrad: false, maximize: false),
+                },
+                options.LearningRate);
+            Reference = null;
+            return;
+        }
+
         var vision = new HashSet<IntPtr>(policy.VisionEncoderParameters().Select(p => p.Handle));
         _visionParameters = policy.TrainableParameters().Where(p => vision.Contains(p.Handle)).ToList();
         _languageParameters = policy.TrainableParameters().Where(p => !vision.Contains(p.Handle)).ToList();
@@ -55,8 +81,14 @@ internal sealed class PolicyUpdater : IDisposable
         Reference = reference ?? (options.Beta > 0 ? policy.CreateFrozenCopy() : null);
     }
 
-    /// <summary>The frozen reference policy (null when β = 0).</summary>
+    /// <summary>The frozen reference policy (null when β = 0, and with LoRA, whose reference is the policy without its adapters).</summary>
     public IVisionLanguagePolicy? Reference { get; }
+
+    /// <summary>Whether the KL penalty has a reference (a copy, or the policy with its adapters off).</summary>
+    public bool HasReference => Reference is not null || (_adapters is not null && _options.Beta > 0);
+
+    /// <summary>The parameters the optimizer updates.</summary>
+    public IReadOnlyList<Parameter> OptimisedParameters => _languageParameters.Concat(_visionParameters).ToList();
 
     /// <summary>Sets the warm-up-scaled learning rates of <paramref name="step"/>; returns the language model's.</summary>
     public double SetLearningRates(int step)
@@ -118,6 +150,13 @@ internal sealed class PolicyUpdater : IDisposable
                 {
                     micro.ReferenceLogProbs = Reference.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Generation.Temperature);
                 }
+                else if (HasReference)
+                {
+                    using (_adapters!.Disable())
+                    {
+                        micro.ReferenceLogProbs = _policy.CompletionLogProbs(micro.Images, micro.Prompts, micro.Completions, _options.Generation.Temperature);
+                    }
+                }
             }
 
             micro.DetachAll();
@@ -130,9 +169,16 @@ internal sealed class PolicyUpdater : IDisposable
     }
 
     /// <summary>One optimiser step over the batch's micro-batches; false (and no step) when the loss or the gradient is not finite.</summary>
-    public bool Optimise(RolloutBatch batch, Action<string, double> add)
+    public bool Optimise(RolloutBatch batch, int step, Action<string, double> add)
     {
         var clock = Stopwatch.StartNew();
+        if (_adapters is { Options.Dropout: > 0 })
+        {
+            // The adapters' dropout draws from the global generator: seed it from (seed, step) so that a resumed run
+            // draws the same masks as the uninterrupted one.
+            Runtime.TorchRuntime.Seed(unchecked(((long)_options.Seed * 1_000_003L) + step));
+        }
+
         _policy.SetTraining(true);
         _optimizer.zero_grad();
         int zeroGroups = batch.Groups.Count(g => g.ZeroStd);
@@ -144,6 +190,12 @@ internal sealed class PolicyUpdater : IDisposable
         {
             using var scope = NewDisposeScope();
             var (logProbs, entropy) = _policy.CompletionLogProbsAndEntropy(micro.Images!, micro.Prompts!, micro.Completions!, _options.Generation.Temperature);
+            if (_adapters is not null && !_adaptersChecked)
+            {
+                // Fails loudly when the policy calls its Linear modules in a way that skips the adapters' hooks.
+                _adapters.EnsureApplied();
+                _adaptersChecked = true;
+            }
             var mask = micro.LossMask!;
             var old = micro.OldLogProbs ?? logProbs.detach();
             var terms = GrpoObjective.Compute(logProbs, old, micro.ReferenceLogProbs, micro.Advantages!, _options.EpsilonLow, _options.EpsilonHigh, _options.Beta, _options.Gpg);
@@ -191,7 +243,7 @@ internal sealed class PolicyUpdater : IDisposable
         _policy.SetTraining(false);
         double n = Math.Max(tokens, 1);
         add("loss", finite ? lossSum : double.NaN);
-        if (Reference is not null)
+        if (HasReference)
         {
             add("kl", klSum / n);
         }
