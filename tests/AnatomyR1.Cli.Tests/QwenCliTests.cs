@@ -94,6 +94,60 @@ public sealed class QwenCliTests
         }
     }
 
+    [Trait("Category", "Slow")]
+    [Fact]
+    public void Train_with_lora_checkpoints_resumes_and_exports_merged_weights_that_score_and_eval_load()
+    {
+        string run = Path.Combine(Path.GetTempPath(), $"anatomyr1-qwen-lora-{Guid.NewGuid():N}");
+        try
+        {
+            string data = Path.Combine(Fixtures, "score-data.json");
+            string[] args =
+            {
+                "train", "--model", Path.Combine(Fixtures, "tiny"), "--data", data, "--method", "grpo", "--lora-rank", "4", "--lora-dropout", "0.1",
+                "--gradient-checkpointing", "--steps", "3", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "6", "--checkpoint-every", "1",
+                "--out", run, "--device", "cpu",
+            };
+            var (stopped, first, err) = Run(args.Concat(new[] { "--stop-after", "2" }).ToArray());
+            Assert.True(stopped == ExitCodes.Interrupted, err);
+            Assert.Contains("LoRA r = 4", first, StringComparison.Ordinal);
+            string checkpoint = Path.Combine(run, "checkpoints", "checkpoint-2");
+            Assert.True(File.Exists(Path.Combine(checkpoint, "adapter", "adapter_config.json")), "the checkpoint holds the adapters");
+            Assert.False(Directory.Exists(Path.Combine(checkpoint, "reference")), "LoRA needs no reference copy");
+
+            // Resuming without the LoRA flags is refused in one line naming the setting.
+            var plain = args.Where((a, i) => a != "--lora-rank" && (i == 0 || args[i - 1] != "--lora-rank")).ToArray();
+            var (refused, _, why) = Run(plain.Concat(new[] { "--resume" }).ToArray());
+            Assert.NotEqual(ExitCodes.Ok, refused);
+            Assert.Contains("lora", why, StringComparison.Ordinal);
+            Assert.Single(why.Trim().Split('\n'));
+
+            var (code, second, err2) = Run(args.Concat(new[] { "--resume" }).ToArray());
+            Assert.True(code == ExitCodes.Ok, err2);
+            Assert.Contains("Resumed from", second, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(run, "adapter", "adapter_model.safetensors")), "the final adapters are saved in PEFT's layout");
+            using (var trained = PolicyRegistry.Load(Path.Combine(run, "policy"), "cpu"))
+            {
+                Assert.IsType<QwenVLPolicy>(trained);
+            }
+
+            // The merged folder is a plain Hugging Face folder: score and eval read it.
+            string scored = Path.Combine(run, "scored.jsonl");
+            Assert.Equal(ExitCodes.Ok, Run("score", "--model", Path.Combine(run, "policy"), "--data", data, "--out", scored, "--greedy-tokens", "2", "--device", "cpu").Code);
+            Assert.Equal(4, File.ReadAllLines(scored).Length);
+            var (evalCode, evalOut, evalErr) = Run("eval", "--model", Path.Combine(run, "policy"), "--data", data, "--json");
+            Assert.True(evalCode == ExitCodes.Ok, evalErr);
+            Assert.Contains("accuracy", evalOut, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(run))
+            {
+                Directory.Delete(run, recursive: true);
+            }
+        }
+    }
+
     [Fact]
     public void Score_refuses_a_damaged_checkpoint_in_one_line()
     {
