@@ -127,6 +127,7 @@ public class GrpoTrainingModes
         bench.Prepare();
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        MallocTrim(0);
         long before = StatusKiB("VmRSS");
         File.WriteAllText("/proc/self/clear_refs", "5");
         var times = new List<double>();
@@ -146,6 +147,9 @@ public class GrpoTrainingModes
         bench.Cleanup();
         return 0;
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
 
     private static long StatusKiB(string field)
     {
