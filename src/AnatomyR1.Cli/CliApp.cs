@@ -67,6 +67,7 @@ public static class CliApp
     {
         AnatomyR1.TorchSharp.Runtime.DeviceUnavailableException => (ExitCodes.Environment, string.Empty),
         OperationCanceledException => (ExitCodes.Interrupted, string.Empty),
+        AnatomyR1.TorchSharp.Training.Grpo.GrpoSettingsMismatchException => (ExitCodes.Usage, string.Empty),
         AnatomyR1.Data.VqaDataException or InvalidDataException or AnatomyR1.TorchSharp.Policy.SafeTensorsFormatException
             or FileNotFoundException or DirectoryNotFoundException or System.Text.Json.JsonException or ArgumentException => (ExitCodes.BadInput, string.Empty),
         UnauthorizedAccessException or IOException or OutOfMemoryException or InsufficientExecutionStackException => (ExitCodes.Environment, string.Empty),

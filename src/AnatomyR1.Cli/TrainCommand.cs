@@ -43,6 +43,7 @@ internal static class TrainCommand
         var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA scale numerator (adapter output × alpha / rank); default twice the rank." };
         var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input in training.", DefaultValueFactory = _ => 0.05 };
         var loraTargets = new Option<string?>("--lora-targets") { Description = "Comma-separated names or regular expressions of the Linear modules to adapt; default the language model's attention and MLP projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)." };
+        var allowChanged = new Option<string?>("--allow-changed") { Description = "With --resume: comma-separated settings that may differ from the run's (e.g. learning_rate, data); others are refused." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer's activations in the backward pass (less memory, one more forward pass)." };
         var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         method.AcceptOnlyFromAmong(TrainingMethods.All.ToArray());
@@ -50,7 +51,7 @@ internal static class TrainCommand
         gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
         var loader = new LoaderArguments();
         var command = new Command("train", "GRPO of the policy on your data with ASCL and/or GDQA; live progress, checkpoints, Ctrl-C to stop and --resume to continue.");
-        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, loraRank, loraAlpha, loraDropout, loraTargets, checkpointing, device })
+        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, loraRank, loraAlpha, loraDropout, loraTargets, checkpointing, allowChanged, device })
         {
             command.Options.Add(option);
         }
@@ -166,6 +167,8 @@ internal static class TrainCommand
                 Device = parse.GetValue(device)!,
                 RunFolder = run,
                 ResumeFrom = checkpoint,
+                AllowChangedSettings = parse.GetValue(allowChanged)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? Array.Empty<string>(),
+                Warning = warning => stderr.WriteLine("warning: " + warning),
             }, parse.GetValue(gdqaMode) == "adaptive" ? GdqaMode.Adaptive : GdqaMode.Static);
             using var trainer = estimator.CreateSession(prepared);
             var examples = trainer.Examples;

@@ -146,7 +146,7 @@ public sealed class CurriculumGrpoTests : IClassFixture<SmallSyntheticData>
             }
 
             string checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoSession.CheckpointsFolder))[0].Folder;
-            var refused = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoint, examples, Options(0.5), device: "cpu"));
+            var refused = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoint, examples, Options(0.5), device: "cpu"));
             Assert.Contains("option curriculum", refused.Message);
             using var resumed = GrpoSession.Resume(checkpoint, examples, Options(0.3), device: "cpu");
             var rest = resumed.Train();

@@ -107,7 +107,7 @@ public sealed class GdqaGrpoTests : IClassFixture<SmallSyntheticData>
 
             var other = Options();
             other.Gdqa = new GdqaTrainingOptions { Mode = GdqaMode.Static };
-            Assert.Contains("option gdqa", Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoint, examples, other, device: "cpu")).Message);
+            Assert.Contains("option gdqa", Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoint, examples, other, device: "cpu")).Message);
         }
         finally
         {

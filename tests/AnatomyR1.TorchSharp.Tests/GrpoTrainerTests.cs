@@ -149,13 +149,66 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
 
             var changed = Small(steps: 4);
             changed.Seed = 99;
-            var ex = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples, changed, device: "cpu"));
+            var ex = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples, changed, device: "cpu"));
             Assert.Contains("seed", ex.Message);
         }
         finally
         {
             Directory.Delete(runA, recursive: true);
             Directory.Delete(runB, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ResumeRefusesEveryChangedSettingAndOtherDataUnlessAllowedByName()
+    {
+        string run = TempFolder();
+        try
+        {
+            var o = Small(steps: 2);
+            o.CheckpointEvery = 1;
+            using (var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu"))
+            {
+                using var trainer = new GrpoSession(policy, Examples, o, runFolder: run);
+                trainer.RunStep();
+            }
+
+            string checkpoint = GrpoCheckpoint.List(Path.Combine(run, GrpoSession.CheckpointsFolder))[0].Folder;
+            var changed = Small(steps: 2);
+            changed.CheckpointEvery = 1;
+            changed.LearningRate = 5e-4;
+            changed.EpsilonHigh = 0.28;
+            var error = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoint, Examples, changed, device: "cpu"));
+            Assert.Equal(new[] { "learning_rate", "epsilon_high" }, error.Settings);
+            Assert.Contains("--allow-changed learning_rate,epsilon_high", error.Message);
+
+            // Other data: one question reworded is enough.
+            var other = Examples;
+            var s3 = other[3].Sample;
+            other[3] = other[3] with
+            {
+                Sample = new AnatomyR1.Data.VqaSample { SampleId = s3.SampleId, ImagePath = s3.ImagePath, Question = s3.Question + " ", Options = s3.Options, CorrectIndex = s3.CorrectIndex, CorrectLetter = s3.CorrectLetter, Answer = s3.Answer, AnswerClass = s3.AnswerClass },
+            };
+            error = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoint, other, o, device: "cpu"));
+            Assert.Equal(new[] { "data" }, error.Settings);
+            var shuffled = Examples;
+            (shuffled[0], shuffled[1]) = (shuffled[1], shuffled[0]);
+            Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoint, shuffled, o, device: "cpu"));
+
+            // Allowed by name: resumes, and says what changed.
+            var warnings = new List<string>();
+            using (var resumed = GrpoSession.Resume(checkpoint, other, changed, device: "cpu", allowChanged: new[] { "learning_rate", "epsilon_high", "data" }, warn: warnings.Add))
+            {
+                Assert.Equal(1, resumed.Step);
+                resumed.RunStep();
+            }
+
+            Assert.Equal(3, warnings.Count);
+            Assert.Contains(warnings, w => w.Contains("learning_rate was 0.001", StringComparison.Ordinal));
+        }
+        finally
+        {
+            Directory.Delete(run, recursive: true);
         }
     }
 

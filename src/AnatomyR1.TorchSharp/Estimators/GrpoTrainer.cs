@@ -31,6 +31,15 @@ public sealed class GrpoTrainerOptions
     public string? ResumeFrom { get; set; }
 
     /// <summary>
+    /// When resuming: names of recorded settings that may differ from the checkpoint's (e.g. <c>learning_rate</c>, or
+    /// <c>data</c> for other training data). Every other difference is refused. Default empty.
+    /// </summary>
+    public IReadOnlyCollection<string> AllowChangedSettings { get; set; } = Array.Empty<string>();
+
+    /// <summary>Receives warnings, such as an allowed setting change when resuming; null (default) sends them to the log.</summary>
+    public Action<string>? Warning { get; set; }
+
+    /// <summary>
     /// The Single column holding S(q) (from <c>AnatomicalSimilarity</c>), read into every example, ordering the curriculum
     /// and logged as <c>curriculum/mean_s_q</c>. Default <c>OptionSimilarity</c>. With
     /// <see cref="GrpoOptions.Curriculum"/> set the column must exist; set this to null to have S(q) scored instead with
@@ -145,7 +154,7 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
             }
 
             var session = _options.ResumeFrom is string checkpoint
-                ? GrpoSession.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device)
+                ? GrpoSession.Resume(checkpoint, examples, _options.Grpo, _options.Sampler, _options.RunFolder, _options.Device, _options.AllowChangedSettings, _options.Warning ?? log)
                 : GrpoSession.Owning(policy!, examples, _options.Grpo, _options.Sampler, _options.RunFolder);
             policy = null;
             session.Progress = _options.Progress;

@@ -31,7 +31,9 @@ public static class AtomicFile
         try
         {
             write(temp);
+            FlushFile(temp);
             File.Move(temp, full, overwrite: true);
+            FlushDirectory(Path.GetDirectoryName(full)!);
         }
         catch
         {
@@ -65,6 +67,20 @@ public static class AtomicFile
         try
         {
             fill(staging);
+
+            // Every byte reaches the disk before the rename publishes the folder (and the rename itself is flushed), so
+            // that a power cut cannot leave a published folder with empty or partial files.
+            foreach (string file in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories))
+            {
+                FlushFile(file);
+            }
+
+            foreach (string sub in Directory.EnumerateDirectories(staging, "*", SearchOption.AllDirectories))
+            {
+                FlushDirectory(sub);
+            }
+
+            FlushDirectory(staging);
             string? backup = null;
             if (Directory.Exists(target))
             {
@@ -77,6 +93,7 @@ public static class AtomicFile
             }
 
             Directory.Move(staging, target);
+            FlushDirectory(Path.GetDirectoryName(target)!);
             if (backup is not null)
             {
                 Directory.Delete(backup, recursive: true);
@@ -93,6 +110,48 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>Forces a file's content and metadata to the disk (fsync).</summary>
+    /// <param name="path">The file.</param>
+    /// <exception cref="IOException">The file cannot be opened or flushed.</exception>
+    public static void FlushFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 1);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Forces a folder's entries (names created, renamed or removed in it) to the disk, on Linux and macOS (fsync of the
+    /// directory); elsewhere a no-op, as directory entries there are not flushed separately.
+    /// </summary>
+    /// <param name="folder">The folder.</param>
+    /// <exception cref="IOException">The folder cannot be opened or flushed.</exception>
+    public static void FlushDirectory(string folder)
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        {
+            return;
+        }
+
+        const int ReadOnly = 0;
+        int fd = NativeMethods.Open(folder, ReadOnly);
+        if (fd < 0)
+        {
+            throw new IOException($"Cannot open folder '{folder}' to flush it (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+        }
+
+        try
+        {
+            if (NativeMethods.Fsync(fd) != 0)
+            {
+                throw new IOException($"Cannot flush folder '{folder}' to disk (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.Close(fd);
+        }
+    }
+
     /// <summary>Throws when <paramref name="folder"/> is a file or a non-empty folder (so a writer can fail before doing the work).</summary>
     /// <param name="folder">The destination.</param>
     /// <exception cref="IOException">The destination is occupied.</exception>
@@ -104,4 +163,17 @@ public static class AtomicFile
             throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
         }
     }
+}
+
+/// <summary>The C library's file calls for flushing directories.</summary>
+internal static class NativeMethods
+{
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
+    internal static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    internal static extern int Fsync(int fd);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
+    internal static extern int Close(int fd);
 }

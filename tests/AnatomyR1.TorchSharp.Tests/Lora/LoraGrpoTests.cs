@@ -178,11 +178,11 @@ public sealed class LoraGrpoTests : IClassFixture<SmallSyntheticData>
 
             // Another rank, or no LoRA at all, is refused by name.
             var otherRank = Small(steps: 4, new LoraOptions { Rank = 8, Alpha = 8, Dropout = 0.2 });
-            var error = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples(16), otherRank, device: "cpu"));
+            var error = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples(16), otherRank, device: "cpu"));
             Assert.Contains("lora", error.Message);
             var full = Small(steps: 4, new LoraOptions());
             full.Lora = null;
-            error = Assert.Throws<InvalidOperationException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples(16), full, device: "cpu"));
+            error = Assert.Throws<GrpoSettingsMismatchException>(() => GrpoSession.Resume(checkpoints[0].Folder, Examples(16), full, device: "cpu"));
             Assert.Contains("lora", error.Message);
         }
         finally

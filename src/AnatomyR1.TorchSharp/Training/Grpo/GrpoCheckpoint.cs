@@ -218,20 +218,49 @@ public sealed partial class GrpoCheckpoint
         return new GrpoCheckpoint(folder, Field("step"), Field("consecutive_nonfinite"), Field("skipped_steps"), settings);
     }
 
-    /// <summary>Fails when a recorded setting differs from the current one (the resumed run would not continue the same run).</summary>
+    /// <summary>
+    /// Fails when a recorded setting differs from the current one (the resumed run would not continue the same run),
+    /// naming every difference. Settings the checkpoint did not record (written by an older version) are not compared.
+    /// </summary>
     /// <param name="current">Current settings.</param>
-    /// <exception cref="InvalidOperationException">A setting differs; the message names it.</exception>
-    public void RequireSameSettings(JsonObject current)
+    /// <param name="allowChanged">Setting names that may differ (each difference is reported through <paramref name="warn"/>); null allows none.</param>
+    /// <param name="warn">Receives one line per allowed difference.</param>
+    /// <exception cref="GrpoSettingsMismatchException">A setting differs and is not allowed; the message names it.</exception>
+    public void RequireSameSettings(JsonObject current, IReadOnlyCollection<string>? allowChanged = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(current);
+        var refused = new List<string>();
         foreach (var (name, value) in current)
         {
+            if (!Settings.ContainsKey(name))
+            {
+                continue;
+            }
+
             string now = value?.ToJsonString() ?? "null";
             string then = Settings[name]?.ToJsonString() ?? "null";
-            if (now != then)
+            if (now == then)
             {
-                throw new InvalidOperationException($"Cannot resume from '{Folder}': option {name} was {then} in that run and is {now} now.");
+                continue;
             }
+
+            string change = $"{name} was {then} in that run and is {now} now";
+            if (allowChanged?.Contains(name) == true)
+            {
+                warn?.Invoke($"resuming from '{Folder}' with a changed setting (allowed): {change}.");
+            }
+            else
+            {
+                refused.Add(change);
+            }
+        }
+
+        if (refused.Count > 0)
+        {
+            var names = refused.Select(r => r[..r.IndexOf(' ', StringComparison.Ordinal)]).ToList();
+            throw new GrpoSettingsMismatchException(
+                $"Cannot resume from '{Folder}': option {string.Join("; option ", refused)}. Use the run's settings, or allow the change deliberately (--allow-changed {string.Join(",", names)}).",
+                names);
         }
     }
 

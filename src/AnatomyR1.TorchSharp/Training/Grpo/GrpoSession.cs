@@ -173,13 +173,21 @@ public sealed class GrpoSession : IDisposable
     /// <param name="sampler">The same sampler; default uniform.</param>
     /// <param name="runFolder">Run folder; its <c>metrics.jsonl</c> is cut back to the checkpoint's step.</param>
     /// <param name="device">Device for the loaded policies.</param>
+    /// <param name="allowChanged">
+    /// Names of recorded settings that may differ from the checkpoint's (a deliberate change, e.g. <c>learning_rate</c>,
+    /// or <c>data</c> for other training data); each difference allowed is reported through <paramref name="warn"/>.
+    /// Null or empty allows none.
+    /// </param>
+    /// <param name="warn">Receives one line per allowed difference.</param>
     /// <returns>A trainer that continues at step N + 1.</returns>
+    /// <exception cref="InvalidOperationException">A setting or the data differs and is not allowed; the message names every difference.</exception>
     public static GrpoSession Resume(string checkpointFolder, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler? sampler = null,
-        string? runFolder = null, string device = "auto")
+        string? runFolder = null, string device = "auto", IReadOnlyCollection<string>? allowChanged = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(examples);
         var checkpoint = GrpoCheckpoint.Read(checkpointFolder);
-        checkpoint.RequireSameSettings(SettingsOf(options));
+        checkpoint.RequireSameSettings(SettingsOf(options, examples), allowChanged, warn);
         var policy = PolicyRegistry.Load(Path.Combine(checkpointFolder, GrpoCheckpoint.PolicyFolder), device);
         IVisionLanguagePolicy? reference = null;
         LoraAdapters? adapters = null;
@@ -339,7 +347,7 @@ public sealed class GrpoSession : IDisposable
             throw new InvalidOperationException($"Step {Step} is inside a generation batch (NumIterations = {_options.NumIterations}); checkpoint after its last update.");
         }
 
-        GrpoCheckpoint.Write(folder, Step, ConsecutiveNonFinite, SkippedSteps, SettingsOf(_options), staging =>
+        GrpoCheckpoint.Write(folder, Step, ConsecutiveNonFinite, SkippedSteps, SettingsOf(_options, Examples), staging =>
         {
             // With LoRA the policy's own weights are the unchanged base (the adapters live beside it).
             Policy.Save(Path.Combine(staging, GrpoCheckpoint.PolicyFolder));
@@ -418,9 +426,31 @@ public sealed class GrpoSession : IDisposable
         }
     }
 
-    internal static JsonObject SettingsOf(GrpoOptions o) => new()
+    /// <summary>
+    /// Every setting that changes what a run computes, and a fingerprint of its training data: a resumed run must match
+    /// them to continue the same run. <see cref="GrpoOptions.Steps"/> may grow (the curriculum's schedule, which depends
+    /// on it, is recorded instead); logging and checkpointing settings are not recorded.
+    /// </summary>
+    internal static JsonObject SettingsOf(GrpoOptions o, IReadOnlyList<GrpoExample> examples) => new()
     {
         ["seed"] = o.Seed,
+        ["data"] = DataFingerprint(examples),
+        ["learning_rate"] = o.LearningRate,
+        ["vision_learning_rate"] = o.VisionLearningRate,
+        ["weight_decay"] = o.WeightDecay,
+        ["warmup_steps"] = o.WarmupSteps,
+        ["max_gradient_norm"] = o.MaxGradientNorm,
+        ["epsilon_low"] = o.EpsilonLow,
+        ["epsilon_high"] = o.EpsilonHigh,
+        ["scale_rewards"] = o.ScaleRewards.ToString(),
+        ["temperature"] = o.Generation.Temperature,
+        ["top_k"] = o.Generation.TopK,
+        ["top_p"] = o.Generation.TopP,
+        ["dynamic_sampling"] = o.DynamicSampling,
+        ["max_resamples"] = o.MaxResamples,
+        ["gpg"] = o.Gpg,
+        ["mask_truncated_completions"] = o.MaskTruncatedCompletions,
+        ["rewards"] = new JsonArray(o.Rewards.Terms.Select(t => (JsonNode?)new JsonObject { ["name"] = t.Function.Name, ["type"] = t.Function.GetType().FullName, ["weight"] = t.Weight }).ToArray()),
         ["batch_size"] = o.BatchSize,
         ["num_generations"] = o.NumGenerations,
         ["num_iterations"] = o.NumIterations,
@@ -445,6 +475,57 @@ public sealed class GrpoSession : IDisposable
             ? new JsonObject { ["pacing"] = c.Pacing.ToString(), ["start_fraction"] = c.StartFraction, ["full_data_step"] = c.FullDataStepFor(o.Steps), ["stage_count"] = c.StageCount }
             : null,
     };
+
+    /// <summary>
+    /// SHA-256 (first 16 bytes, hex) over every example in order: question, options, correct index, answer, answer
+    /// class, image file name and size (or "in-memory"), S(q), curriculum stage and question variants. The order
+    /// matters because prompt draws are indices into it.
+    /// </summary>
+    internal static string DataFingerprint(IReadOnlyList<GrpoExample> examples)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(string? text)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(text ?? "\u0000null"));
+            hash.AppendData(new byte[] { 0 });
+        }
+
+        void AddSample(VqaSample s)
+        {
+            Add(s.Question);
+            Add(string.Join("\u001f", s.Options));
+            Add(s.CorrectIndex.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Add(s.Answer);
+            Add(s.AnswerClass);
+        }
+
+        Add(examples.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var example in examples)
+        {
+            AddSample(example.Sample);
+            if (example.Image is not null)
+            {
+                Add("in-memory");
+            }
+            else
+            {
+                var file = new FileInfo(example.Sample.ImagePath ?? string.Empty);
+                Add(file.Name);
+                Add(file.Exists ? file.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) : "missing");
+            }
+
+            Add(example.OptionSimilarity?.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            Add(example.CurriculumStage?.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            foreach (var variant in example.Variants ?? Array.Empty<VqaSample>())
+            {
+                AddSample(variant);
+            }
+
+            Add("end");
+        }
+
+        return Convert.ToHexString(hash.GetHashAndReset(), 0, 16).ToLowerInvariant();
+    }
 
     private void Report(GrpoStepMetrics record)
     {
