@@ -105,6 +105,7 @@ internal static class TrainCommand
                 CheckpointEvery = parse.GetValue(checkpointEvery),
                 Generation = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens) },
                 GradientCheckpointing = parse.GetValue(checkpointing),
+                SkipInvalidImages = parse.GetValue(loader.Lenient),
             };
             if (parse.GetValue(loraRank) is int rank and not 0)
             {

@@ -213,6 +213,41 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
     }
 
     [Fact]
+    public void EveryImageIsCheckedBeforeStepOneStrictlyOrLeftOutAndReported()
+    {
+        string folder = TempFolder();
+        try
+        {
+            // Example 5's image is a truncated copy of a real PNG; example 9's does not decode at all.
+            var examples = Examples;
+            string truncated = Path.Combine(folder, "truncated.png");
+            byte[] png = File.ReadAllBytes(examples[5].Sample.ImagePath);
+            File.WriteAllBytes(truncated, png[..(png.Length / 2)]);
+            string garbage = Path.Combine(folder, "garbage.png");
+            File.WriteAllText(garbage, "not an image");
+            examples[5] = examples[5] with { Image = AnatomyR1.TorchSharp.Policy.PolicyImage.FromFile(truncated) };
+            examples[9] = examples[9] with { Image = AnatomyR1.TorchSharp.Policy.PolicyImage.FromFile(garbage) };
+            using var policy = TinyVlmPolicy.Load(BuiltInPolicy.Folder(), "cpu");
+            var strict = Assert.Throws<InvalidDataException>(() => new GrpoSession(policy, examples, Small(steps: 1)));
+            Assert.Contains("Training example 5", strict.Message);
+            Assert.Contains("truncated.png", strict.Message);
+
+            var lenient = Small(steps: 1);
+            lenient.SkipInvalidImages = true;
+            using var trainer = new GrpoSession(policy, examples, lenient);
+            Assert.Equal(new[] { 5, 9 }, trainer.SkippedExamples.Select(s => s.Index));
+            Assert.Contains("garbage.png", trainer.SkippedExamples[1].Reason);
+            Assert.Equal(examples.Count - 2, trainer.Examples.Count);
+            Assert.DoesNotContain(trainer.Examples, e => e.Image is not null);
+            trainer.RunStep();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void InterruptedOrDamagedCheckpointsAreNeverLoaded()
     {
         string run = TempFolder();

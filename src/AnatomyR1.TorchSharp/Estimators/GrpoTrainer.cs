@@ -159,6 +159,11 @@ public sealed class GrpoTrainer : IEstimator<VlmTransformer>
             policy = null;
             session.Progress = _options.Progress;
             session.Log = log;
+            foreach (var (_, reason) in session.SkippedExamples)
+            {
+                (_options.Warning ?? log)?.Invoke("left out: " + reason);
+            }
+
             log?.Invoke($"GRPO: {examples.Count} prompts, {_options.Grpo.Steps} steps of {_options.Grpo.BatchSize} prompts × {_options.Grpo.NumGenerations} completions, from step {session.Step}.");
             return session;
         }

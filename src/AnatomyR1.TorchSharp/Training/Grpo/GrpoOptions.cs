@@ -144,6 +144,14 @@ public sealed class GrpoOptions
     /// </summary>
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>
+    /// What to do with an example whose image cannot be used (missing, undecodable, truncated, over the pixel cap). Every
+    /// image is checked through the policy's image processor when the session is created, before step 1, so no run can
+    /// fail later on an image. False (default): stop with an error naming the example and the image. True: leave such
+    /// examples out and report each (<see cref="GrpoSession.SkippedExamples"/> and the log).
+    /// </summary>
+    public bool SkipInvalidImages { get; set; }
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()

@@ -81,6 +81,17 @@ public sealed class GrpoSession : IDisposable
             }
         }
 
+        (examples, SkippedExamples) = CheckImages(policy, examples, options.SkipInvalidImages);
+        if (SkippedExamples.Count > 0 && sampler is not null)
+        {
+            throw new ArgumentException($"{SkippedExamples.Count} examples were left out for unusable images, so a prompt sampler built for the full list cannot be used; fix the images or drop the examples first ({SkippedExamples[0].Reason}).", nameof(sampler));
+        }
+
+        if (examples.Count == 0)
+        {
+            throw new ArgumentException($"No training example has a usable image ({SkippedExamples.Count} skipped; the first: {SkippedExamples[0].Reason}).", nameof(examples));
+        }
+
         Policy = policy;
         _ownsPolicy = ownsPolicy;
         _options = options.Clone();
@@ -139,8 +150,14 @@ public sealed class GrpoSession : IDisposable
     /// <summary>Number of weights the optimizer updates (the adapters' with LoRA).</summary>
     public long TrainableParameterCount => _updater.OptimisedParameters.Sum(p => p.numel());
 
-    /// <summary>The training prompts.</summary>
+    /// <summary>The training prompts (without those left out for an unusable image).</summary>
     public IReadOnlyList<GrpoExample> Examples { get; }
+
+    /// <summary>
+    /// Examples left out because their image could not be used (<see cref="GrpoOptions.SkipInvalidImages"/>): the
+    /// example's index in the list given to the session, and the reason naming the image.
+    /// </summary>
+    public IReadOnlyList<(int Index, string Reason)> SkippedExamples { get; private set; } = Array.Empty<(int, string)>();
 
     /// <summary>Optimiser steps completed.</summary>
     public int Step { get; private set; }
@@ -525,6 +542,54 @@ public sealed class GrpoSession : IDisposable
         }
 
         return Convert.ToHexString(hash.GetHashAndReset(), 0, 16).ToLowerInvariant();
+    }
+
+    /// <summary>Prepares every distinct image once through the policy's image processor (what training will do).</summary>
+    private static (IReadOnlyList<GrpoExample> Usable, IReadOnlyList<(int Index, string Reason)> Skipped) CheckImages(
+        IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, bool skip)
+    {
+        var verdicts = new Dictionary<string, string?>(StringComparer.Ordinal);
+        var usable = new List<GrpoExample>(examples.Count);
+        var skipped = new List<(int, string)>();
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var example = examples[i];
+            string? problem;
+            string? key = example.Image is null ? example.Sample.ImagePath : null;
+            if (key is null || !verdicts.TryGetValue(key, out problem))
+            {
+                try
+                {
+                    _ = policy.ImageProcessor.Prepare(example.ImageOrFile());
+                    problem = null;
+                }
+                catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException)
+                {
+                    problem = ex.Message;
+                }
+
+                if (key is not null)
+                {
+                    verdicts[key] = problem;
+                }
+            }
+
+            if (problem is null)
+            {
+                usable.Add(example);
+                continue;
+            }
+
+            string reason = $"Training example {i} ({SampleSource.Describe(example.Sample)}): {problem}";
+            if (!skip)
+            {
+                throw new InvalidDataException(reason + " (GrpoOptions.SkipInvalidImages, or --lenient, leaves such examples out).");
+            }
+
+            skipped.Add((i, reason));
+        }
+
+        return (skipped.Count == 0 ? examples : usable, skipped);
     }
 
     private void Report(GrpoStepMetrics record)
