@@ -12,53 +12,98 @@ namespace AnatomyR1.TorchSharp.Runtime;
 /// libtorch still reads it; this shows up as rare, random failures such as
 /// <c>Expected false to be true ... toFloat</c> inside an addition. No collection means no finalization, so the
 /// policy's generation and training steps run inside a no-GC region sized well above their managed allocations.
-/// If the region cannot be entered (already inside one, or the runtime refuses), the block simply runs as usual.
+/// <para>The region is process-wide, so regions are counted: the first block to enter starts it, blocks entering while
+/// it is active (on any thread: two policies generating in parallel) join it, and only the last one to leave ends it.
+/// A block therefore never loses the guard because another thread finished first. All blocks share the first one's
+/// budget; should they exceed it, the runtime collects and the region ends (the next block to enter starts a new one).
+/// If the region cannot be entered (another component's region, or the runtime refuses), the block simply runs as
+/// usual.</para>
 /// </remarks>
 public sealed class GcQuietRegion : IDisposable
 {
-    private readonly bool _entered;
+    private static readonly object Gate = new();
+    private static int s_users;
+    private static bool s_owned;
+    private bool _counted;
 
     private GcQuietRegion(long bytes)
     {
-        if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        lock (Gate)
         {
-            return;
-        }
+            _counted = true;
+            s_users++;
+            if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            {
+                // Ours (joined) or another component's (left alone).
+                return;
+            }
 
-        try
-        {
-            _entered = GC.TryStartNoGCRegion(bytes);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            _entered = false;
-        }
-        catch (InvalidOperationException)
-        {
-            _entered = false;
+            try
+            {
+                s_owned = GC.TryStartNoGCRegion(bytes);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                s_owned = false;
+            }
+            catch (InvalidOperationException)
+            {
+                s_owned = false;
+            }
         }
     }
 
     /// <summary>Default budget: 48 MB of managed allocations, far above one step's tensor wrappers.</summary>
     public const long DefaultBytes = 48L * 1024 * 1024;
 
+    /// <summary>Blocks inside a region right now, on all threads.</summary>
+    public static int ActiveBlocks
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return s_users;
+            }
+        }
+    }
+
+    /// <summary>Whether the garbage collector is in a no-GC region now.</summary>
+    public static bool IsHeld => GCSettings.LatencyMode == GCLatencyMode.NoGCRegion;
+
     /// <summary>Enters a region (dispose to leave it).</summary>
-    /// <param name="bytes">Managed bytes the block may allocate before a collection would be needed.</param>
+    /// <param name="bytes">Managed bytes the blocks may allocate before a collection would be needed (used by the block that starts the region).</param>
     /// <returns>The region.</returns>
     public static GcQuietRegion Enter(long bytes = DefaultBytes) => new(bytes);
 
     /// <inheritdoc />
     public void Dispose()
     {
-        if (_entered && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+        lock (Gate)
         {
-            try
+            if (!_counted)
             {
-                GC.EndNoGCRegion();
+                return;
             }
-            catch (InvalidOperationException)
+
+            _counted = false;
+            s_users--;
+            if (s_users > 0 || !s_owned)
             {
-                // The block allocated more than the budget and a collection already ended the region.
+                return;
+            }
+
+            s_owned = false;
+            if (GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            {
+                try
+                {
+                    GC.EndNoGCRegion();
+                }
+                catch (InvalidOperationException)
+                {
+                    // The blocks allocated more than the budget and a collection already ended the region.
+                }
             }
         }
     }
