@@ -149,4 +149,19 @@ public sealed class EvaluatorTests
         string mixed = dir.File("e.jsonl", "{\"index\": 3, \"letter\": \"A\"}\n{\"index\": 4, \"completion\": \"x\"}\n");
         Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(mixed), mixed, out _));
     }
+
+    [Fact]
+    public void PredictionFileRefusesInvalidUtf8AndDuplicateKeys()
+    {
+        using var dir = new TempDir();
+        byte[] bytes = [.. "{\"index\": 0, \"answer\": \"liver\"}\n{\"index\": 1, \"answer\": \"caf"u8, 0xE9, .. "\"}\n"u8];
+        var utf8 = Assert.Throws<VqaDataException>(() => PredictionFile.Read(dir.File("a.jsonl", bytes)));
+        Assert.Equal(2, utf8.Issue.Line);
+        Assert.StartsWith("a.jsonl: line 2: invalid UTF-8 (0xE9) at byte 28 of the line, byte offset 59 of the file", utf8.Message, StringComparison.Ordinal);
+
+        string twice = dir.File("b.jsonl", "{\"index\": 0, \"answer\": \"liver\"}\n{\"index\": 1, \"answer\": \"gut\", \"answer\": \"liver\"}\n");
+        var duplicate = Assert.Throws<VqaDataException>(() => PredictionFile.Read(twice));
+        Assert.Equal((2, "answer"), (duplicate.Issue.Line, duplicate.Issue.Field));
+        Assert.Contains("the key appears more than once", duplicate.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using AnatomyR1.Data;
 using Microsoft.ML;
@@ -12,8 +11,9 @@ public static class PredictionFile
     /// <summary>Reads a predictions JSONL file. Blank lines are ignored.</summary>
     /// <param name="path">The file.</param>
     /// <returns>The predictions, in file order.</returns>
-    /// <exception cref="VqaDataException">A line is not a JSON object with an id or index and exactly one of
-    /// <c>completion</c>, <c>letter</c>, <c>answer</c>; the message names the line and field.</exception>
+    /// <exception cref="VqaDataException">The file is not valid UTF-8 (the message names the line and byte offset), or
+    /// a line is not a JSON object with an id or index and exactly one of <c>completion</c>, <c>letter</c>,
+    /// <c>answer</c>, or has a key twice; the message names the line and field.</exception>
     public static IReadOnlyList<PredictionRecord> Read(string path)
     {
         byte[] bytes;
@@ -26,7 +26,7 @@ public static class PredictionFile
             throw new VqaDataException(new VqaLoadIssue(path, null, null, null, "cannot be read: " + ex.Message), ex);
         }
 
-        string text = Encoding.UTF8.GetString(JsonRecords.ToUtf8(bytes).Span);
+        string text = Utf8Text.Decode(bytes).ToStringOrThrow(path);
         var result = new List<PredictionRecord>();
         string[] lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -62,6 +62,8 @@ public static class PredictionFile
         {
             throw new RecordError(null, $"expected a JSON object, found {JsonRecords.KindName(root.ValueKind)}");
         }
+
+        JsonRecords.CheckDuplicateKeys(root);
 
         string? id = JsonRecords.OptionalScalar(root, "id");
         int? index = null;
