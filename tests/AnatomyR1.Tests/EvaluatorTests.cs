@@ -150,6 +150,47 @@ public sealed class EvaluatorTests
         Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(mixed), mixed, out _));
     }
 
+    /// <summary>Writes the same SSG-VQA frame (VID01/000001, two questions) into two folders, <c>a</c> and <c>b</c>.</summary>
+    private static string TwoFoldersWithTheSameFrame(TempDir dir)
+    {
+        foreach (string folder in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir.Path, folder, "VID01"));
+            dir.File(Path.Combine(folder, "VID01", "000001.txt"),
+                "Video: VID01 Frame: 000001\nquestion|answer|template|type|relation\nWhat is it?|liver|t.json|query_component|none\nWhat is below?|gut|t.json|query_component|none\n");
+        }
+
+        return dir.Path;
+    }
+
+    [Fact]
+    public void JoinRefusesAnIdOrIndexThatTwoRecordsShare()
+    {
+        using var dir = new TempDir();
+        var samples = VqaDataLoader.Load(TwoFoldersWithTheSameFrame(dir)).Samples;
+        Assert.Equal(new[] { "VID01/000001#0", "VID01/000001#1", "VID01/000001#0", "VID01/000001#1" }, samples.Select(s => s.SampleId));
+        var ml = new MLContext(seed: 1);
+
+        // Matched to the first of the two records, the prediction would score 50%: one right, one unanswered.
+        string byId = dir.File("by-id.jsonl", "{\"id\": \"VID01/000001#1\", \"answer\": \"gut\"}\n");
+        var ex = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(byId), byId, out _));
+        Assert.Equal("id", ex.Issue.Field);
+        Assert.StartsWith("by-id.jsonl: field 'id': id 'VID01/000001#0' is ambiguous: 2 records of the data have it (", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(dir.Path, "a", "VID01", "000001.txt") + " record 0 (line 3)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(dir.Path, "b", "VID01", "000001.txt") + " record 0 (line 3)", ex.Message, StringComparison.Ordinal);
+
+        string byIndex = dir.File("by-index.jsonl", "{\"index\": 1, \"answer\": \"gut\"}\n");
+        var indexError = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(byIndex), byIndex, out _));
+        Assert.Equal("index", indexError.Issue.Field);
+        Assert.Contains("record index 0 is ambiguous: 2 records of the data have it", indexError.Message, StringComparison.Ordinal);
+
+        // One copy of the frame: the same predictions join and score.
+        var single = VqaDataLoader.Load(Path.Combine(dir.Path, "a")).Samples;
+        var view = PredictionFile.Join(ml, single, PredictionFile.Read(byId), byId, out int missing);
+        Assert.Equal(1, missing);
+        Assert.Equal(new GroupAccuracy(2, 1), ml.AnatomyR1().Evaluate(view).Overall);
+    }
+
     [Fact]
     public void PredictionFileRefusesInvalidUtf8AndDuplicateKeys()
     {
