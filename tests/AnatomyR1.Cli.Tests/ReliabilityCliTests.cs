@@ -67,6 +67,26 @@ public sealed class ReliabilityCliTests
     }
 
     [Fact]
+    public void Eval_by_id_refuses_an_id_that_two_records_share_in_one_line()
+    {
+        // The same SSG-VQA frame in two folders: both copies get the ids VID01/000001#0 and #1.
+        using var dir = new TempDir();
+        foreach (string folder in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir.Path, "data", folder, "VID01"));
+            dir.File(Path.Combine("data", folder, "VID01", "000001.txt"),
+                "Video: VID01 Frame: 000001\nquestion|answer|template|type|relation\nWhat is it?|liver|t.json|query_component|none\nWhat is below?|gut|t.json|query_component|none\n");
+        }
+
+        string predictions = dir.File("pred.jsonl", "{\"id\": \"VID01/000001#0\", \"answer\": \"liver\"}\n{\"id\": \"VID01/000001#1\", \"answer\": \"gut\"}\n");
+        var (code, output, error) = Run("eval", predictions, "--data", Path.Combine(dir.Path, "data"));
+        Assert.Equal(ExitCodes.BadInput, code);
+        Assert.StartsWith("error: pred.jsonl: field 'id': id 'VID01/000001#0' is ambiguous: 2 records of the data have it", error, StringComparison.Ordinal);
+        Assert.Single(error.Trim().Split('\n'));
+        Assert.DoesNotContain("Accuracy", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Synth_overwrite_replaces_only_a_folder_synth_wrote()
     {
         using var dir = new TempDir();

@@ -1,5 +1,7 @@
 using AnatomyR1.Testing;
+using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
 using Xunit;
@@ -9,6 +11,8 @@ namespace AnatomyR1.Tests;
 /// <summary>Each kind of bad input gives an error naming the file, the record or line and the field; nothing is lost.</summary>
 public sealed class BadInputTests : IDisposable
 {
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
     private readonly TempDir _dir = new();
 
     public void Dispose() => _dir.Dispose();
@@ -317,6 +321,184 @@ public sealed class BadInputTests : IDisposable
         var lenient = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
         Assert.Equal(2, lenient.Report.InputCount);
         Assert.Equal(1, lenient.Report.LoadedCount);
+    }
+
+    /// <summary>
+    /// Three records as indented JSON (record 1 starts on line 9, its <c>images</c> value is on line 14), with
+    /// <paramref name="bad"/> in place of the text <c>MARKER</c> in record 1's image path.
+    /// </summary>
+    private static byte[] WithBytesInRecord1(byte[] bad, out int offset, bool quoted = true)
+    {
+        var middle = Record();
+        middle["images"] = "MARKER";
+        byte[] text = Encoding.UTF8.GetBytes(new JsonArray(Record(), middle, Record("C", "Gut")).ToJsonString(Indented));
+        string marker = quoted ? "MARKER" : "\"MARKER\"";
+        offset = text.AsSpan().IndexOf(Encoding.UTF8.GetBytes(marker));
+        return [.. text[..offset], .. bad, .. text[(offset + marker.Length)..]];
+    }
+
+    private static int ColumnOf(byte[] bytes, int offset) => offset - Array.LastIndexOf(bytes, (byte)'\n', offset);
+
+    [Fact]
+    public void InvalidUtf8InARecordNamesFileRecordLineAndByteOffset()
+    {
+        // "caf" and a Latin-1 é: the file was saved in another encoding.
+        byte[] bytes = WithBytesInRecord1([0x63, 0x61, 0x66, 0xE9], out int offset);
+        int bad = offset + 3;
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(_dir.File("data.json", bytes)));
+        Assert.Equal(1, ex.Issue.RecordIndex);
+        Assert.Equal(14, ex.Issue.Line);
+        Assert.Null(ex.Issue.Field);
+        Assert.StartsWith("data.json: record 1 (line 14): invalid UTF-8 (0xE9)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"at byte {ColumnOf(bytes, bad)} of the line, byte offset {bad} of the file", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LenientModeSkipsOnlyTheRecordWithInvalidUtf8()
+    {
+        // A Latin-1 é and a truncated three-byte sequence, both in record 1.
+        string path = _dir.File("data.json", WithBytesInRecord1([0xE9, 0x41, 0xE2, 0x82], out _));
+        var result = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
+        Assert.Equal(3, result.Report.InputCount);
+        Assert.Equal(new[] { 0, 2 }, result.Samples.Select(s => s.RecordIndex));
+        Assert.Equal(new[] { "Liver", "Gut" }, result.Samples.Select(s => s.Answer));
+        var issue = Assert.Single(result.Report.Issues);
+        Assert.Equal((1, 14), (issue.RecordIndex, issue.Line));
+        Assert.Contains("invalid UTF-8 (0xE9)", issue.Message, StringComparison.Ordinal);
+        Assert.Contains("and 1 more invalid sequence;", issue.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InvalidUtf8ThatNoRecordHoldsFailsTheFileInBothModes()
+    {
+        // In a comment between records 0 and 1 (line 8, where record 0 ends).
+        byte[] text = Encoding.UTF8.GetBytes(new JsonArray(Record(), Record()).ToJsonString(Indented));
+        int comma = text.AsSpan().IndexOf("},"u8) + 2;
+        byte[] inComment = [.. text[..comma], .. " // caf"u8, 0xE9, .. text[comma..]];
+
+        // In place of a value, where the JSON around it cannot be read (record 1's images, line 14).
+        byte[] asValue = WithBytesInRecord1([0xE9], out _, quoted: false);
+
+        foreach (var (bytes, line) in new[] { (inComment, 8), (asValue, 14) })
+        {
+            string path = _dir.File("data.json", bytes);
+            var strict = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+            var lenient = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false }));
+            Assert.Equal(strict.Message, lenient.Message);
+            Assert.Equal(line, strict.Issue.Line);
+            Assert.StartsWith($"data.json: line {line}: invalid UTF-8 (0xE9)", strict.Message, StringComparison.Ordinal);
+            Assert.Contains("cannot be loaded in either mode", strict.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void UnpairedSurrogateInUtf16IsReportedLikeInvalidUtf8()
+    {
+        var middle = Record();
+        middle["images"] = "MARKER";
+        string text = new JsonArray(Record(), middle, Record("C", "Gut")).ToJsonString(Indented).Replace("MARKER", "a\uD800b", StringComparison.Ordinal);
+        byte[] bytes = [.. Encoding.Unicode.GetPreamble(), .. MemoryMarshal.AsBytes(text.AsSpan())];
+        int bad = 2 + (2 * text.IndexOf('\uD800', StringComparison.Ordinal));
+        string path = _dir.File("data.json", bytes);
+
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        Assert.Equal((1, 14), (ex.Issue.RecordIndex, ex.Issue.Line));
+        Assert.Contains($"invalid UTF-16 (an unpaired surrogate 0xD800) at byte offset {bad} of the file", ex.Message, StringComparison.Ordinal);
+
+        var result = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
+        Assert.Equal(new[] { 0, 2 }, result.Samples.Select(s => s.RecordIndex));
+        Assert.Equal(1, Assert.Single(result.Report.Issues).RecordIndex);
+    }
+
+    [Fact]
+    public void InvalidUtf8InAnSsgVqaLineSkipsOnlyThatLine()
+    {
+        byte[] bytes =
+        [
+            .. Encoding.UTF8.GetPreamble(),
+            .. "Video: VID05 Frame: 000010\nquestion|answer|template|type|relation\nWhat is it?|liver|t.json|query_component|none\n"u8,
+            .. "What is "u8, 0xE9, .. "?|gut|t.json|query_component|none\r\nWhat is below?|omentum|t.json|query_component|none\n"u8,
+        ];
+        int bad = Array.IndexOf(bytes, (byte)0xE9);
+        Directory.CreateDirectory(Path.Combine(_dir.Path, "VID05"));
+        string path = _dir.File(Path.Combine("VID05", "000010.txt"), bytes);
+
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        Assert.Equal((1, 4), (ex.Issue.RecordIndex, ex.Issue.Line));
+        Assert.StartsWith("000010.txt: record 1 (line 4): invalid UTF-8 (0xE9) at byte 9 of the line, byte offset " + bad + " of the file", ex.Message, StringComparison.Ordinal);
+
+        var lenient = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
+        Assert.Equal((3, 2), (lenient.Report.InputCount, lenient.Report.LoadedCount));
+        Assert.Equal(new[] { "liver", "omentum" }, lenient.Samples.Select(s => s.Answer));
+        Assert.Equal(new[] { 0, 2 }, lenient.Samples.Select(s => s.RecordIndex));
+        Assert.Equal(new[] { 3, 5 }, lenient.Samples.Select(s => s.Line));
+        Assert.Equal(4, Assert.Single(lenient.Report.Issues).Line);
+    }
+
+    [Fact]
+    public void InvalidUtf8InTheSsgVqaHeaderFailsTheFileInBothModes()
+    {
+        byte[] bytes = [.. "Video: VID05 Frame: "u8, 0xFF, .. "\nquestion|answer|template|type|relation\nWhat is it?|liver|t.json|query_component|none\n"u8];
+        string path = _dir.File("000011.txt", bytes);
+        var strict = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        var lenient = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false }));
+        Assert.Equal(strict.Message, lenient.Message);
+        Assert.Equal(1, strict.Issue.Line);
+        Assert.Contains("invalid UTF-8 (0xFF)", strict.Message, StringComparison.Ordinal);
+        Assert.Contains("part of the header", strict.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DuplicateKeyNamesRecordAndField()
+    {
+        string text = new JsonArray(Record(), Record(), Record("C", "Gut")).ToJsonString(Indented);
+        int second = text.IndexOf("\"solution\"", text.IndexOf("\"solution\"", StringComparison.Ordinal) + 1, StringComparison.Ordinal);
+        string path = _dir.File("data.json", text.Insert(second, "\"solution\": \"C\",\n    "));
+
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        AssertNames(ex, "solution");
+        Assert.Contains("the key appears more than once in one object", ex.Message, StringComparison.Ordinal);
+
+        var lenient = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
+        Assert.Equal(new[] { 0, 2 }, lenient.Samples.Select(s => s.RecordIndex));
+        var issue = Assert.Single(lenient.Report.Issues);
+        Assert.Equal((1, "solution"), (issue.RecordIndex, issue.Field));
+    }
+
+    [Fact]
+    public void DuplicateKeyInANestedObjectIsNamedByItsPath()
+    {
+        // Keys the reader ignores are checked as well: a duplicate anywhere in the record makes it ambiguous.
+        string text = new JsonArray(Record(), Record(), Record("C", "Gut")).ToJsonString(Indented);
+        int second = text.IndexOf("\"images\"", text.IndexOf("\"images\"", StringComparison.Ordinal) + 1, StringComparison.Ordinal);
+        string path = _dir.File("data.json", text.Insert(second, "\"meta\": {\"frames\": [{\"x\": 1, \"x\": 2}]},\n    "));
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        AssertNames(ex, "meta.frames[0].x");
+    }
+
+    [Fact]
+    public void DuplicateOmniMedVqaQuestionIdsAreAnErrorOrTheLaterRecordIsSkipped()
+    {
+        string json = """
+            [
+              {"question_id": "q1", "question": "Q1?", "gt_answer": "CT", "image_path": "Images/a.png", "option_A": "MRI", "option_B": "CT"},
+              {"question_id": "q2", "question": "Q2?", "gt_answer": "CT", "image_path": "Images/b.png", "option_A": "MRI", "option_B": "CT"},
+              {"question_id": "q1", "question": "Q3?", "gt_answer": "CT", "image_path": "Images/c.png", "option_A": "MRI", "option_B": "CT"},
+              {"question_id": 7, "question": "Q4?", "gt_answer": "CT", "image_path": "Images/d.png", "option_A": "MRI", "option_B": "CT"},
+              {"question_id": "7", "question": "Q5?", "gt_answer": "CT", "image_path": "Images/e.png", "option_A": "MRI", "option_B": "CT"}
+            ]
+            """;
+        string path = _dir.File("omni.json", json);
+
+        var ex = Assert.Throws<VqaDataException>(() => VqaDataLoader.Load(path));
+        Assert.Equal("omni.json: record 2 (line 4), field 'question_id': duplicate id 'q1': record 0 (line 2) has the same id", ex.Message);
+
+        var lenient = VqaDataLoader.Load(path, new VqaLoaderOptions { Strict = false });
+        Assert.Equal(new[] { "q1", "q2", "7" }, lenient.Samples.Select(s => s.SampleId));
+        Assert.Equal(new[] { "Q1?", "Q2?", "Q4?" }, lenient.Samples.Select(s => s.Question));
+        Assert.Equal(new int?[] { 2, 4 }, lenient.Report.Issues.Select(i => i.RecordIndex));
+        Assert.All(lenient.Report.Issues, i => Assert.Equal("question_id", i.Field));
+        Assert.Equal((5, 3, 2), (lenient.Report.InputCount, lenient.Report.LoadedCount, lenient.Report.SkippedCount));
     }
 
     [Fact]

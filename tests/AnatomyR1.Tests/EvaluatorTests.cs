@@ -149,4 +149,60 @@ public sealed class EvaluatorTests
         string mixed = dir.File("e.jsonl", "{\"index\": 3, \"letter\": \"A\"}\n{\"index\": 4, \"completion\": \"x\"}\n");
         Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(mixed), mixed, out _));
     }
+
+    /// <summary>Writes the same SSG-VQA frame (VID01/000001, two questions) into two folders, <c>a</c> and <c>b</c>.</summary>
+    private static string TwoFoldersWithTheSameFrame(TempDir dir)
+    {
+        foreach (string folder in new[] { "a", "b" })
+        {
+            Directory.CreateDirectory(Path.Combine(dir.Path, folder, "VID01"));
+            dir.File(Path.Combine(folder, "VID01", "000001.txt"),
+                "Video: VID01 Frame: 000001\nquestion|answer|template|type|relation\nWhat is it?|liver|t.json|query_component|none\nWhat is below?|gut|t.json|query_component|none\n");
+        }
+
+        return dir.Path;
+    }
+
+    [Fact]
+    public void JoinRefusesAnIdOrIndexThatTwoRecordsShare()
+    {
+        using var dir = new TempDir();
+        var samples = VqaDataLoader.Load(TwoFoldersWithTheSameFrame(dir)).Samples;
+        Assert.Equal(new[] { "VID01/000001#0", "VID01/000001#1", "VID01/000001#0", "VID01/000001#1" }, samples.Select(s => s.SampleId));
+        var ml = new MLContext(seed: 1);
+
+        // Matched to the first of the two records, the prediction would score 50%: one right, one unanswered.
+        string byId = dir.File("by-id.jsonl", "{\"id\": \"VID01/000001#1\", \"answer\": \"gut\"}\n");
+        var ex = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(byId), byId, out _));
+        Assert.Equal("id", ex.Issue.Field);
+        Assert.StartsWith("by-id.jsonl: field 'id': id 'VID01/000001#0' is ambiguous: 2 records of the data have it (", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(dir.Path, "a", "VID01", "000001.txt") + " record 0 (line 3)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(dir.Path, "b", "VID01", "000001.txt") + " record 0 (line 3)", ex.Message, StringComparison.Ordinal);
+
+        string byIndex = dir.File("by-index.jsonl", "{\"index\": 1, \"answer\": \"gut\"}\n");
+        var indexError = Assert.Throws<VqaDataException>(() => PredictionFile.Join(ml, samples, PredictionFile.Read(byIndex), byIndex, out _));
+        Assert.Equal("index", indexError.Issue.Field);
+        Assert.Contains("record index 0 is ambiguous: 2 records of the data have it", indexError.Message, StringComparison.Ordinal);
+
+        // One copy of the frame: the same predictions join and score.
+        var single = VqaDataLoader.Load(Path.Combine(dir.Path, "a")).Samples;
+        var view = PredictionFile.Join(ml, single, PredictionFile.Read(byId), byId, out int missing);
+        Assert.Equal(1, missing);
+        Assert.Equal(new GroupAccuracy(2, 1), ml.AnatomyR1().Evaluate(view).Overall);
+    }
+
+    [Fact]
+    public void PredictionFileRefusesInvalidUtf8AndDuplicateKeys()
+    {
+        using var dir = new TempDir();
+        byte[] bytes = [.. "{\"index\": 0, \"answer\": \"liver\"}\n{\"index\": 1, \"answer\": \"caf"u8, 0xE9, .. "\"}\n"u8];
+        var utf8 = Assert.Throws<VqaDataException>(() => PredictionFile.Read(dir.File("a.jsonl", bytes)));
+        Assert.Equal(2, utf8.Issue.Line);
+        Assert.StartsWith("a.jsonl: line 2: invalid UTF-8 (0xE9) at byte 28 of the line, byte offset 59 of the file", utf8.Message, StringComparison.Ordinal);
+
+        string twice = dir.File("b.jsonl", "{\"index\": 0, \"answer\": \"liver\"}\n{\"index\": 1, \"answer\": \"gut\", \"answer\": \"liver\"}\n");
+        var duplicate = Assert.Throws<VqaDataException>(() => PredictionFile.Read(twice));
+        Assert.Equal((2, "answer"), (duplicate.Issue.Line, duplicate.Issue.Field));
+        Assert.Contains("the key appears more than once", duplicate.Message, StringComparison.Ordinal);
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace AnatomyR1.Data;
@@ -11,8 +10,11 @@ internal static class JsonRecords
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { CommentHandling = JsonCommentHandling.Skip };
 
-    /// <summary>A record: its element (valid until the owning list is disposed), index and one-based line.</summary>
-    internal readonly record struct Record(JsonElement Element, int Index, int Line);
+    /// <summary>
+    /// A record: its element (valid until the owning list is disposed), index and one-based line, and, when the record
+    /// holds text that is not valid UTF-8, the issue that says where (its element is then a sanitized stand-in).
+    /// </summary>
+    internal readonly record struct Record(JsonElement Element, int Index, int Line, VqaLoadIssue? Invalid = null);
 
     /// <summary>The parsed records, owning their documents.</summary>
     internal sealed class RecordList : IDisposable
@@ -36,32 +38,15 @@ internal static class JsonRecords
         }
     }
 
-    /// <summary>Decodes file bytes to UTF-8 without a byte-order mark (UTF-8, UTF-16 LE/BE BOMs are accepted).</summary>
-    public static ReadOnlyMemory<byte> ToUtf8(byte[] bytes)
-    {
-        if (bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF)
-        {
-            return bytes.AsMemory(3);
-        }
-
-        if (bytes.Length >= 2 && bytes[0] == 0xFF && bytes[1] == 0xFE)
-        {
-            return Encoding.UTF8.GetBytes(Encoding.Unicode.GetString(bytes, 2, bytes.Length - 2));
-        }
-
-        if (bytes.Length >= 2 && bytes[0] == 0xFE && bytes[1] == 0xFF)
-        {
-            return Encoding.UTF8.GetBytes(Encoding.BigEndianUnicode.GetString(bytes, 2, bytes.Length - 2));
-        }
-
-        return bytes;
-    }
-
-    /// <summary>Parses the array. Throws <see cref="VqaDataException"/> for JSON that is not a well-formed array.</summary>
-    public static RecordList Parse(ReadOnlyMemory<byte> utf8, string file)
+    /// <summary>
+    /// Parses the array. Throws <see cref="VqaDataException"/> for JSON that is not a well-formed array, and for text
+    /// that is not valid UTF-8 where the invalid bytes cannot be confined to one element of the array. Invalid bytes
+    /// inside an element mark that element's <see cref="Record.Invalid"/> and leave the others intact.
+    /// </summary>
+    public static RecordList Parse(Utf8Text text, string file)
     {
         var list = new RecordList();
-        var span = utf8.Span;
+        var span = text.Sanitized().Span;
         if (span.Trim(" \t\r\n"u8).IsEmpty)
         {
             list.Dispose();
@@ -69,6 +54,7 @@ internal static class JsonRecords
         }
 
         var reader = new Utf8JsonReader(span, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        var extents = new List<(long Start, long End)>();
         int index = 0;
         int line = 1;
         long counted = 0;
@@ -102,6 +88,7 @@ internal static class JsonRecords
                 counted = start;
                 var document = JsonDocument.ParseValue(ref reader);
                 list.Add(document, index, line);
+                extents.Add((start, reader.BytesConsumed));
                 index++;
             }
 
@@ -111,12 +98,22 @@ internal static class JsonRecords
                     "unexpected content after the top-level array"));
             }
 
+            MarkInvalidRecords(list, extents, text, file);
             return list;
         }
         catch (JsonException ex)
         {
             list.Dispose();
             int? errorLine = ex.LineNumber is long l ? (int)l + 1 : null;
+            foreach (var fault in text.Faults)
+            {
+                if (fault.Line == errorLine)
+                {
+                    // The invalid bytes break the JSON around them (the parse fails on their line).
+                    throw Unconfined(fault, text, file, ex);
+                }
+            }
+
             string column = ex.BytePositionInLine is long c ? $", byte {c + 1} of the line" : string.Empty;
             string message = ex.Message;
             int cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
@@ -135,6 +132,47 @@ internal static class JsonRecords
         }
     }
 
+    /// <summary>
+    /// Gives each record that holds invalid text an issue naming the first invalid sequence; throws when a sequence
+    /// lies outside every record (between records, in a comment, around the array), where no record can be skipped.
+    /// </summary>
+    private static void MarkInvalidRecords(RecordList list, List<(long Start, long End)> extents, Utf8Text text, string file)
+    {
+        int r = 0;
+        var faults = text.Faults;
+        for (int f = 0; f < faults.Count;)
+        {
+            var fault = faults[f];
+            while (r < extents.Count && extents[r].End <= fault.Offset)
+            {
+                r++;
+            }
+
+            if (r == extents.Count || extents[r].Start > fault.Offset)
+            {
+                throw Unconfined(fault, text, file, null);
+            }
+
+            int more = 0;
+            while (f + 1 + more < faults.Count && faults[f + 1 + more].Offset < extents[r].End)
+            {
+                more++;
+            }
+
+            var record = list.Records[r];
+            list.Records[r] = record with
+            {
+                Invalid = new VqaLoadIssue(file, record.Index, fault.Line, null, Utf8Text.Describe(fault, more)),
+            };
+            f += 1 + more;
+        }
+    }
+
+    private static VqaDataException Unconfined(Utf8Fault fault, Utf8Text text, string file, Exception? inner) =>
+        new(new VqaLoadIssue(file, null, fault.Line, null,
+            Utf8Text.Describe(fault, text.Faults.Count - 1)
+            + "; it is not inside one record of the array, so no single record can be skipped and the file cannot be loaded in either mode"), inner);
+
     private static int LineAt(ReadOnlySpan<byte> span, long offset) => span[..(int)Math.Min(offset, span.Length)].Count((byte)'\n') + 1;
 
     private static string Describe(JsonTokenType type) => type switch
@@ -146,6 +184,38 @@ internal static class JsonRecords
         JsonTokenType.Null => "null",
         _ => type.ToString(),
     };
+
+    /// <summary>
+    /// Throws a <see cref="RecordError"/> naming the key when one object (the record, or an object nested in it) has
+    /// the same key twice: which of the values was meant cannot be told, and readers would silently take one.
+    /// </summary>
+    public static void CheckDuplicateKeys(JsonElement element, string? path = null)
+    {
+        if (element.ValueKind == JsonValueKind.Object)
+        {
+            HashSet<string>? seen = null;
+            foreach (var property in element.EnumerateObject())
+            {
+                seen ??= new HashSet<string>(StringComparer.Ordinal);
+                string field = path is null ? property.Name : path + "." + property.Name;
+                if (!seen.Add(property.Name))
+                {
+                    throw new RecordError(field, "the key appears more than once in one object");
+                }
+
+                CheckDuplicateKeys(property.Value, field);
+            }
+        }
+        else if (element.ValueKind == JsonValueKind.Array)
+        {
+            int i = 0;
+            foreach (var item in element.EnumerateArray())
+            {
+                CheckDuplicateKeys(item, (path ?? string.Empty) + "[" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]");
+                i++;
+            }
+        }
+    }
 
     /// <summary>Reads an optional string field; a present non-string value is an error naming the field.</summary>
     public static string? OptionalString(JsonElement record, string field)

@@ -21,16 +21,29 @@ public static class SsgVqaTextReader
     {
         var samples = new List<VqaSample>();
         var issues = new List<VqaLoadIssue>();
-        string text = Encoding.UTF8.GetString(JsonRecords.ToUtf8(bytes).Span);
-        string[] lines = text.Split('\n');
+        var text = Utf8Text.Decode(bytes);
+        var content = text.Bytes.Span;
         string video = Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(file))) ?? string.Empty;
         string frame = Path.GetFileNameWithoutExtension(file);
         int nonBlank = 0;
         int record = 0;
-        for (int i = 0; i < lines.Length; i++)
+        int fault = 0;
+        int start = 0;
+        for (int lineNumber = 1; start <= content.Length; lineNumber++)
         {
-            string line = lines[i].TrimEnd('\r');
-            if (line.Trim().Length == 0)
+            int length = content[start..].IndexOf((byte)'\n');
+            int end = length < 0 ? content.Length : start + length;
+            int firstFault = fault;
+            while (fault < text.Faults.Count && text.Faults[fault].Offset < end)
+            {
+                fault++;
+            }
+
+            var lineBytes = content[start..end];
+            start = end + 1;
+            bool invalid = fault > firstFault;
+            string line = invalid ? string.Empty : Encoding.UTF8.GetString(lineBytes).TrimEnd('\r');
+            if (!invalid && line.Trim().Length == 0)
             {
                 continue;
             }
@@ -38,12 +51,23 @@ public static class SsgVqaTextReader
             nonBlank++;
             if (nonBlank <= 2)
             {
+                if (invalid)
+                {
+                    // The header is not a record that could be skipped: a damaged header fails the file in both modes.
+                    throw new VqaDataException(new VqaLoadIssue(file, null, lineNumber, null,
+                        Utf8Text.Describe(text.Faults[firstFault], fault - firstFault - 1) + "; the line is part of the header, so the file cannot be loaded in either mode"));
+                }
+
                 continue;
             }
 
-            int lineNumber = i + 1;
             try
             {
+                if (invalid)
+                {
+                    throw new RecordError(null, Utf8Text.Describe(text.Faults[firstFault], fault - firstFault - 1));
+                }
+
                 samples.Add(ReadLine(line, file, video, frame, record, lineNumber, images, options));
             }
             catch (RecordError error)

@@ -58,7 +58,7 @@ public static class VqaDataLoader
             return new VqaLoadResult(samples, new VqaLoadReport(sourceName, VqaFormat.SsgVqaText, input, samples.Count, issues));
         }
 
-        using var records = JsonRecords.Parse(JsonRecords.ToUtf8(content), sourceName);
+        using var records = JsonRecords.Parse(Utf8Text.Decode(content), sourceName);
         if (format == VqaFormat.Auto)
         {
             format = Detect(records.Records, sourceName);
@@ -68,17 +68,35 @@ public static class VqaDataLoader
 
         var loaded = new List<VqaSample>(records.Records.Count);
         var problems = new List<VqaLoadIssue>();
+        var ids = new Dictionary<string, JsonRecords.Record>(StringComparer.Ordinal);
         foreach (var record in records.Records)
         {
-            try
+            VqaLoadIssue? issue = record.Invalid;
+            if (issue is null)
             {
-                loaded.Add(format == VqaFormat.OmniMedVqaJson
-                    ? OmniMedVqaJsonReader.ReadRecord(record.Element, record.Index, record.Line, sourceName, images, options)
-                    : AnatomyR1JsonReader.ReadRecord(record.Element, record.Index, record.Line, sourceName, images, options));
+                try
+                {
+                    JsonRecords.CheckDuplicateKeys(record.Element);
+                    var sample = format == VqaFormat.OmniMedVqaJson
+                        ? OmniMedVqaJsonReader.ReadRecord(record.Element, record.Index, record.Line, sourceName, images, options)
+                        : AnatomyR1JsonReader.ReadRecord(record.Element, record.Index, record.Line, sourceName, images, options);
+                    if (!ids.TryAdd(sample.SampleId, record))
+                    {
+                        var first = ids[sample.SampleId];
+                        throw new RecordError(format == VqaFormat.OmniMedVqaJson ? "question_id" : null,
+                            $"duplicate id '{sample.SampleId}': record {first.Index} (line {first.Line}) has the same id");
+                    }
+
+                    loaded.Add(sample);
+                }
+                catch (RecordError error)
+                {
+                    issue = new VqaLoadIssue(sourceName, record.Index, record.Line, error.Field, error.Message);
+                }
             }
-            catch (RecordError error)
+
+            if (issue is not null)
             {
-                var issue = new VqaLoadIssue(sourceName, record.Index, record.Line, error.Field, error.Message);
                 if (options.Strict)
                 {
                     throw new VqaDataException(issue);
@@ -102,7 +120,7 @@ public static class VqaDataLoader
             return VqaFormat.SsgVqaText;
         }
 
-        using var records = JsonRecords.Parse(JsonRecords.ToUtf8(File.ReadAllBytes(path)), path);
+        using var records = JsonRecords.Parse(Utf8Text.Decode(File.ReadAllBytes(path)), path);
         return Detect(records.Records, path);
     }
 

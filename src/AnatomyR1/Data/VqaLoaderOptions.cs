@@ -9,7 +9,8 @@ public sealed class VqaLoaderOptions
     /// <summary>
     /// Strict mode (default <c>true</c>) fails the load at the first bad record with a <see cref="VqaDataException"/>.
     /// Lenient mode skips bad records and lists them in the <see cref="VqaLoadReport"/>; a file that cannot be
-    /// parsed at all (malformed or truncated JSON) fails in both modes.
+    /// parsed at all (malformed or truncated JSON, or bytes that are not valid UTF-8 outside any one record) fails in
+    /// both modes.
     /// </summary>
     public bool Strict { get; set; } = true;
 

@@ -1,4 +1,4 @@
-using System.Text;
+using System.Globalization;
 using System.Text.Json;
 using AnatomyR1.Data;
 using Microsoft.ML;
@@ -12,8 +12,9 @@ public static class PredictionFile
     /// <summary>Reads a predictions JSONL file. Blank lines are ignored.</summary>
     /// <param name="path">The file.</param>
     /// <returns>The predictions, in file order.</returns>
-    /// <exception cref="VqaDataException">A line is not a JSON object with an id or index and exactly one of
-    /// <c>completion</c>, <c>letter</c>, <c>answer</c>; the message names the line and field.</exception>
+    /// <exception cref="VqaDataException">The file is not valid UTF-8 (the message names the line and byte offset), or
+    /// a line is not a JSON object with an id or index and exactly one of <c>completion</c>, <c>letter</c>,
+    /// <c>answer</c>, or has a key twice; the message names the line and field.</exception>
     public static IReadOnlyList<PredictionRecord> Read(string path)
     {
         byte[] bytes;
@@ -26,7 +27,7 @@ public static class PredictionFile
             throw new VqaDataException(new VqaLoadIssue(path, null, null, null, "cannot be read: " + ex.Message), ex);
         }
 
-        string text = Encoding.UTF8.GetString(JsonRecords.ToUtf8(bytes).Span);
+        string text = Utf8Text.Decode(bytes).ToStringOrThrow(path);
         var result = new List<PredictionRecord>();
         string[] lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -62,6 +63,8 @@ public static class PredictionFile
         {
             throw new RecordError(null, $"expected a JSON object, found {JsonRecords.KindName(root.ValueKind)}");
         }
+
+        JsonRecords.CheckDuplicateKeys(root);
 
         string? id = JsonRecords.OptionalScalar(root, "id");
         int? index = null;
@@ -110,19 +113,25 @@ public static class PredictionFile
     /// <param name="source">The predictions file name, for errors.</param>
     /// <param name="missing">How many samples had no prediction.</param>
     /// <returns>The joined data view.</returns>
-    /// <exception cref="VqaDataException">Mixed prediction kinds, a prediction matching no sample, or two predictions for one sample.</exception>
+    /// <exception cref="VqaDataException">Mixed prediction kinds, a prediction matching no sample, two predictions for
+    /// one sample, or predictions matched by id (or by index) while two samples share an id (or an index, as
+    /// records of different files do); the message names the shared id or index.</exception>
     public static IDataView Join(MLContext mlContext, IReadOnlyList<VqaSample> samples, IReadOnlyList<PredictionRecord> predictions, string source, out int missing)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(samples);
         ArgumentNullException.ThrowIfNull(predictions);
         PredictionKind kind = predictions.Count > 0 ? predictions[0].Kind : PredictionKind.Letter;
-        var byId = new Dictionary<string, int>(StringComparer.Ordinal);
-        var byIndex = new Dictionary<int, int>();
-        for (int i = 0; i < samples.Count; i++)
+        var byId = Index(samples, s => s.SampleId, StringComparer.Ordinal);
+        var byIndex = Index(samples, s => s.RecordIndex, EqualityComparer<int>.Default);
+        if (predictions.Any(p => p.Id is not null))
         {
-            byId.TryAdd(samples[i].SampleId, i);
-            byIndex.TryAdd(samples[i].RecordIndex, i);
+            RefuseAmbiguous(byId, samples, source, "id", id => $"id '{id}'");
+        }
+
+        if (predictions.Any(p => p.Id is null))
+        {
+            RefuseAmbiguous(byIndex, samples, source, "index", index => $"record index {index}");
         }
 
         var values = new string?[samples.Count];
@@ -137,12 +146,18 @@ public static class PredictionFile
             int target;
             if (p.Id is not null)
             {
-                if (!byId.TryGetValue(p.Id, out target))
+                if (!byId.TryGetValue(p.Id, out var withId))
                 {
                     throw new VqaDataException(new VqaLoadIssue(source, null, p.Line, "id", $"no record has id '{p.Id}'"));
                 }
+
+                target = withId[0];
             }
-            else if (!byIndex.TryGetValue(p.Index!.Value, out target))
+            else if (byIndex.TryGetValue(p.Index!.Value, out var withIndex))
+            {
+                target = withIndex[0];
+            }
+            else
             {
                 throw new VqaDataException(new VqaLoadIssue(source, null, p.Line, "index", $"no record has index {p.Index}"));
             }
@@ -167,6 +182,53 @@ public static class PredictionFile
         var definition = SchemaDefinition.Create(typeof(PredictionRow));
         definition[nameof(PredictionRow.Prediction)].ColumnName = column;
         return mlContext.Data.LoadFromEnumerable(rows, definition);
+    }
+
+    /// <summary>The positions of the samples under each key, in sample order.</summary>
+    private static Dictionary<TKey, List<int>> Index<TKey>(IReadOnlyList<VqaSample> samples, Func<VqaSample, TKey> key, IEqualityComparer<TKey> comparer)
+        where TKey : notnull
+    {
+        var index = new Dictionary<TKey, List<int>>(comparer);
+        for (int i = 0; i < samples.Count; i++)
+        {
+            if (!index.TryGetValue(key(samples[i]), out var positions))
+            {
+                index[key(samples[i])] = positions = new List<int>(1);
+            }
+
+            positions.Add(i);
+        }
+
+        return index;
+    }
+
+    /// <summary>
+    /// Refuses to match predictions by a key that two samples share: the prediction would score one of them and leave
+    /// the other unanswered. Names the first shared key (in sample order) and where each of its samples comes from.
+    /// </summary>
+    private static void RefuseAmbiguous<TKey>(Dictionary<TKey, List<int>> index, IReadOnlyList<VqaSample> samples, string source, string field, Func<TKey, string> name)
+        where TKey : notnull
+    {
+        List<int>? shared = null;
+        TKey? sharedKey = default;
+        foreach (var (key, positions) in index)
+        {
+            if (positions.Count > 1 && (shared is null || positions[0] < shared[0]))
+            {
+                shared = positions;
+                sharedKey = key;
+            }
+        }
+
+        if (shared is null)
+        {
+            return;
+        }
+
+        string where = string.Join("; ", shared.Select(i => samples[i]).Select(s =>
+            $"{s.SourceFile} record {s.RecordIndex.ToString(CultureInfo.InvariantCulture)} (line {s.Line.ToString(CultureInfo.InvariantCulture)})"));
+        throw new VqaDataException(new VqaLoadIssue(source, null, null, field,
+            $"{name(sharedKey!)} is ambiguous: {shared.Count.ToString(CultureInfo.InvariantCulture)} records of the data have it ({where}); predictions cannot be matched by {field} unless it is unique"));
     }
 
     private sealed class PredictionRow
