@@ -138,8 +138,17 @@ internal static class TrainCommand
                 : null;
             if (parse.GetValue(resume) && checkpoint is null)
             {
-                stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
-                return ExitCodes.BadInput;
+                // A run stopped (or killed) before its first checkpoint starts again from step 0; a folder that is not a
+                // run folder is an error.
+                bool runFolder = File.Exists(Path.Combine(run, GrpoSession.MetricsFile)) || Directory.Exists(Path.Combine(run, GrpoSession.CheckpointsFolder));
+                if (!runFolder)
+                {
+                    stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
+                    return ExitCodes.BadInput;
+                }
+
+                stderr.WriteLine($"warning: --resume: '{run}' has no intact checkpoint yet; starting the run again from step 0.");
+                File.Delete(Path.Combine(run, GrpoSession.MetricsFile));
             }
 
             if (!parse.GetValue(resume) && Directory.Exists(run) && Directory.EnumerateFileSystemEntries(run).Any())

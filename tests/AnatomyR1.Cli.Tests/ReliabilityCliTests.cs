@@ -186,4 +186,65 @@ public sealed class ReliabilityCliTests
         Assert.Contains($"Resumed from", output, StringComparison.Ordinal);
         Assert.Equal(stoppedAt + 1, File.ReadAllLines(metrics).Length);
     }
+
+    [Trait("Category", "Slow")]
+    [Fact]
+    public async Task Kill_9_at_random_moments_always_leaves_a_run_that_resumes_and_ends_bit_exactly()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"));
+        string straight = Path.Combine(dir.Path, "straight");
+        string killed = Path.Combine(dir.Path, "killed");
+        string[] Args(string run) => new[] { "train", "--data", data, "--method", "grpo", "--steps", "12", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "1", "--out", run, "--device", "cpu" };
+        var (code, _, error) = Run(Args(straight));
+        Assert.True(code == ExitCodes.Ok, error);
+
+        // Kill −9 the same run again and again at random moments: while loading, training, appending metrics, writing
+        // checkpoints or the final policy. Every relaunch must resume (or, before the first checkpoint, start over).
+        string cli = Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll");
+        var random = new Random(20261202);
+        int kills = 0;
+        for (int round = 0; round < 8; round++)
+        {
+            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add(cli);
+            foreach (string a in Args(killed).Concat(round > 0 ? new[] { "--resume" } : Array.Empty<string>()))
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            bool exited = process.WaitForExit(random.Next(1500, 5000));
+            if (!exited)
+            {
+                process.Kill();
+                kills++;
+            }
+
+            await process.WaitForExitAsync();
+            string errorText = await stderr;
+            _ = await stdout;
+            Assert.True(!exited || process.ExitCode == ExitCodes.Ok, $"round {round}: exit {process.ExitCode}: {errorText}");
+            Assert.DoesNotContain("error:", errorText, StringComparison.Ordinal);
+        }
+
+        Assert.True(kills >= 3, $"only {kills} of 8 launches were killed; the timing no longer exercises the property");
+        var (last, _, lastError) = Run(Args(killed).Concat(new[] { "--resume" }).ToArray());
+        Assert.True(last == ExitCodes.Ok, lastError);
+
+        // The interrupted run ends exactly where the uninterrupted one did: the same weights, byte for byte, and the same
+        // per-step rewards and losses.
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "policy", "model.safetensors")), File.ReadAllBytes(Path.Combine(killed, "policy", "model.safetensors")));
+        static List<string> Scores(string run) => File.ReadAllLines(Path.Combine(run, "metrics.jsonl"))
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Select(n => $"{n["step"]} {n["reward"]} {n["loss"]} {n["kl"]}").ToList();
+        Assert.Equal(Scores(straight), Scores(killed));
+    }
 }
