@@ -69,7 +69,8 @@ public static class CliApp
         OperationCanceledException => (ExitCodes.Interrupted, string.Empty),
         AnatomyR1.TorchSharp.Training.Grpo.GrpoSettingsMismatchException => (ExitCodes.Usage, string.Empty),
         AnatomyR1.Data.VqaDataException or InvalidDataException or AnatomyR1.TorchSharp.Policy.SafeTensorsFormatException
-            or FileNotFoundException or DirectoryNotFoundException or System.Text.Json.JsonException or ArgumentException => (ExitCodes.BadInput, string.Empty),
+            or FileNotFoundException or DirectoryNotFoundException or System.Text.Json.JsonException or ArgumentException
+            or AnatomyR1.IO.FileRefusedException => (ExitCodes.BadInput, string.Empty),
         UnauthorizedAccessException or IOException or OutOfMemoryException or InsufficientExecutionStackException => (ExitCodes.Environment, string.Empty),
         _ => (ExitCodes.Internal, "internal error (" + ex.GetType().Name + "): "),
     };

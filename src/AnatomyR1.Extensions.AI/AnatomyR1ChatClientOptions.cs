@@ -39,11 +39,16 @@ public sealed record AnatomyR1ChatClientOptions
     /// <summary>
     /// The folder under which a <c>file:</c> <see cref="Microsoft.Extensions.AI.UriContent"/> image may be read; null
     /// refuses local files, so that a client behind a chat endpoint cannot be made to read the host's files.
-    /// Default null (images must come as bytes).
+    /// Symbolic links are resolved before the check (a link in the folder that points out of it is refused, naming
+    /// where it points), and only a regular file is read: a directory, FIFO, device or socket is refused by name
+    /// without being opened for reading. Default null (images must come as bytes).
     /// </summary>
     public string? LocalImageFolder { get; init; }
 
-    /// <summary>Largest encoded image accepted, in bytes. Default 16 MiB.</summary>
+    /// <summary>
+    /// Largest encoded image accepted, in bytes; a local file's size is compared with it before the file is read.
+    /// Default 16 MiB.
+    /// </summary>
     public int MaxImageBytes { get; init; } = 16 * 1024 * 1024;
 
     /// <summary>Whether disposing the client disposes the policy (once no request is using it). Default <c>false</c> (the caller owns the policy).</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using AnatomyR1.IO;
 using Microsoft.Extensions.AI;
 
 namespace AnatomyR1.Extensions.AI;
@@ -84,8 +85,10 @@ public sealed partial class VqaChatRequest
     /// <summary>
     /// Reads the question from the last user message. The image is the message's last image content: a
     /// <see cref="DataContent"/> (bytes or a <c>data:</c> URI) or, only when
-    /// <see cref="AnatomyR1ChatClientOptions.LocalImageFolder"/> allows it, a <see cref="UriContent"/> naming a file in
-    /// that folder; remote URIs are refused (nothing is downloaded). The options come from
+    /// <see cref="AnatomyR1ChatClientOptions.LocalImageFolder"/> allows it, a <see cref="UriContent"/> naming a regular
+    /// file in that folder (symbolic links are resolved before the check; a directory, FIFO, device or socket is
+    /// refused without being read, and the size is checked before reading); remote URIs are refused (nothing is
+    /// downloaded). The options come from
     /// <paramref name="chatOptions"/>' <see cref="AnatomyR1ChatClient.OptionsProperty"/> entry when it is present;
     /// otherwise from the message's text, one per line as <c>A. Liver</c>, <c>A) Liver</c>, <c>(A) Liver</c> or
     /// <c>Liver, option A</c>, lettered from A without gaps. The other lines (an <c>Options:</c> or <c>Choices:</c>
@@ -145,24 +148,25 @@ public sealed partial class VqaChatRequest
             throw new ArgumentException("Local image files are not read unless AnatomyR1ChatClientOptions.LocalImageFolder allows a folder: pass the bytes as DataContent.");
         }
 
-        string root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)) + Path.DirectorySeparatorChar;
+        // Links are resolved before the folder check, only a regular file is read (a FIFO or a device is refused
+        // without opening or blocking), and the size is checked before reading.
         string path = Path.GetFullPath(uri.LocalPath);
-        if (!path.StartsWith(root, StringComparison.Ordinal))
+        var rules = new SafeFileOptions
         {
-            throw new ArgumentException($"The image file '{uri.LocalPath}' is outside the allowed folder {root}.");
-        }
-
-        if (!File.Exists(path))
+            Root = folder,
+            RootName = "the allowed folder",
+            MaxBytes = clientOptions.MaxImageBytes,
+            MaxBytesName = "AnatomyR1ChatClientOptions.MaxImageBytes",
+            What = "image file",
+        };
+        try
         {
-            throw new ArgumentException($"The image file '{path}' does not exist.");
+            return (SafeFile.ReadAllBytes(path, rules), path);
         }
-
-        if (new FileInfo(path).Length > clientOptions.MaxImageBytes)
+        catch (Exception e) when (e is FileRefusedException or FileNotFoundException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"The image file '{path}' is larger than {clientOptions.MaxImageBytes} bytes (AnatomyR1ChatClientOptions.MaxImageBytes).");
+            throw new ArgumentException(e.Message, e);
         }
-
-        return (File.ReadAllBytes(path), path);
     }
 
     private static IReadOnlyList<string>? OptionsFrom(ChatOptions? chatOptions)

@@ -1,5 +1,6 @@
 using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.Prompts;
+using AnatomyR1.Testing;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.Extensions.AI;
 using Microsoft.SemanticKernel.ChatCompletion;
@@ -267,6 +268,63 @@ public sealed class ChatClientTests : IClassFixture<ChatClientFixture>
 
         await stream.DisposeAsync();                              // abandoning the stream releases the policy
         Assert.Equal(_data.ReferenceCompletions[1], (await waiting).Text);
+    }
+
+    [Fact]
+    public async Task Local_files_out_of_the_folder_through_links_fifos_devices_and_oversized_files_are_refused_before_the_policy_is_taken()
+    {
+        var sample = _data.Samples[0];
+        byte[] png = File.ReadAllBytes(sample.ImagePath);
+        string folder = Directory.CreateTempSubdirectory("anatomyr1-chat-files").FullName;
+        try
+        {
+            string allowed = Directory.CreateDirectory(Path.Combine(folder, "allowed")).FullName;
+            string outside = Directory.CreateDirectory(Path.Combine(folder, "outside")).FullName;
+            File.WriteAllBytes(Path.Combine(outside, "secret.png"), png);
+            File.WriteAllBytes(Path.Combine(allowed, "scene.png"), png);
+            File.CreateSymbolicLink(Path.Combine(allowed, "escape.png"), Path.Combine(outside, "secret.png"));
+            File.CreateSymbolicLink(Path.Combine(allowed, "zero.png"), "/dev/zero");
+            File.CreateSymbolicLink(Path.Combine(allowed, "same.png"), "scene.png");
+            SpecialFiles.Fifo(Path.Combine(allowed, "pipe.png"));
+            Directory.CreateDirectory(Path.Combine(allowed, "folder.png"));
+            SpecialFiles.Sparse(Path.Combine(allowed, "huge.png"), 1L << 30);
+            File.WriteAllBytes(Path.Combine(allowed, "garbage.png"), new byte[png.Length + 1]);
+
+            ChatMessage[] Asking(string name) => new[] { new ChatMessage(ChatRole.User, new List<AIContent> { new UriContent(new Uri(Path.Combine(allowed, name)), "image/png"), new TextContent(PolicyPrompt.Format(sample)) }) };
+
+            // Another client over the same policy holds it: a request that reached the policy's gate would wait.
+            using var holder = new AnatomyR1ChatClient(_data.Policy);
+            using var client = new AnatomyR1ChatClient(_data.Policy, new AnatomyR1ChatClientOptions { LocalImageFolder = allowed, MaxImageBytes = png.Length });
+            var stream = holder.GetStreamingResponseAsync(new[] { Question(1) }).GetAsyncEnumerator();
+            Assert.True(await stream.MoveNextAsync());
+
+            var cases = new (string File, string Expected)[]
+            {
+                ("escape.png", $"'{Path.Combine(allowed, "escape.png")}' is a symbolic link to '{Path.Combine(outside, "secret.png")}', outside the allowed folder '{allowed}'"),
+                ("zero.png", $"'{Path.Combine(allowed, "zero.png")}' is a symbolic link to '/dev/zero', outside the allowed folder"),
+                ("pipe.png", $"'{Path.Combine(allowed, "pipe.png")}' is a FIFO (named pipe), not a regular file"),
+                ("folder.png", $"'{Path.Combine(allowed, "folder.png")}' is a directory, not a regular file"),
+                ("huge.png", $"has 1,073,741,824 bytes, more than AnatomyR1ChatClientOptions.MaxImageBytes = {png.Length:N0}; it was not read"),
+                ("garbage.png", $"has {png.Length + 1:N0} bytes, more than AnatomyR1ChatClientOptions.MaxImageBytes"),
+            };
+            foreach (var (file, expected) in cases)
+            {
+                var (error, elapsed) = SpecialFiles.Run(() => client.GetResponseAsync(Asking(file)).GetAwaiter().GetResult());
+                var refused = Assert.IsType<ArgumentException>(error);
+                Assert.Contains(expected, refused.Message, StringComparison.Ordinal);
+                Assert.True(elapsed < TimeSpan.FromSeconds(2), $"{file}: took {elapsed}");
+            }
+
+            await stream.DisposeAsync();
+
+            // Links that stay inside the folder are read.
+            Assert.Equal(png, VqaChatRequest.From(Asking("same.png"), null, client.Options).Image.ToArray());
+            Assert.Equal(_data.ReferenceCompletions[0], (await client.GetResponseAsync(Asking("same.png"))).Text);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using AnatomyR1.TorchSharp.Models.Tiny;
+using AnatomyR1.Testing;
 using AnatomyR1.TorchSharp.Policy;
 using Microsoft.ML;
 using Xunit;
@@ -62,6 +63,59 @@ public sealed class PolicyImageTests : IClassFixture<SmallSyntheticData>
         Assert.Contains("60000×60000", bomb.Message, StringComparison.Ordinal);
         Assert.Contains("MaxPixels", bomb.Message, StringComparison.Ordinal);
         Assert.Throws<FileNotFoundException>(() => processor.Prepare(PolicyImage.FromFile(Path.Combine(_data.Folder, "missing.png"))));
+    }
+
+    [Fact]
+    public void FilesThatAreNotRegularOrTooLargeAreRefusedBeforeReading()
+    {
+        var processor = new TinyImageProcessor(64, 9);
+        string folder = Directory.CreateTempSubdirectory("anatomyr1-image-files").FullName;
+        try
+        {
+            InvalidDataException Refused(string path)
+            {
+                var (error, elapsed) = SpecialFiles.Run(() => processor.Prepare(PolicyImage.FromFile(path)));
+                Assert.True(elapsed < TimeSpan.FromSeconds(2), $"took {elapsed}");
+                return Assert.IsType<InvalidDataException>(error);
+            }
+
+            // A FIFO without a writer would block an ordinary open; it is refused from its type, at once.
+            string fifo = SpecialFiles.Fifo(Path.Combine(folder, "pipe.png"));
+            Assert.Contains($"image '{fifo}' is a FIFO (named pipe), not a regular file", Refused(fifo).Message, StringComparison.Ordinal);
+
+            // /dev/zero never ends; through a link it is refused as a device, naming where the link points.
+            string zero = Path.Combine(folder, "zero.png");
+            File.CreateSymbolicLink(zero, "/dev/zero");
+            Assert.Contains($"image '{zero}' is a link to '/dev/zero', a character device, not a regular file", Refused(zero).Message, StringComparison.Ordinal);
+
+            string directory = Directory.CreateDirectory(Path.Combine(folder, "frames.png")).FullName;
+            Assert.Contains($"image '{directory}' is a directory, not a regular file", Refused(directory).Message, StringComparison.Ordinal);
+
+            // The size is compared with PolicyImage.MaxFileBytes (256 MiB by default) before reading: an 8 GiB sparse file is refused at once.
+            Assert.Equal(256L << 20, PolicyImage.MaxFileBytes);
+            string huge = SpecialFiles.Sparse(Path.Combine(folder, "huge.png"), 8L << 30);
+            Assert.Contains("has 8,589,934,592 bytes, more than PolicyImage.MaxFileBytes = 268,435,456; it was not read", Refused(huge).Message, StringComparison.Ordinal);
+
+            string scene = Path.Combine(folder, "scene.png");
+            File.Copy(_data.Train[0].ImagePath, scene);
+            long size = new FileInfo(scene).Length;
+            long saved = PolicyImage.MaxFileBytes;
+            try
+            {
+                PolicyImage.MaxFileBytes = size - 1;
+                Assert.Contains($"has {size:N0} bytes, more than PolicyImage.MaxFileBytes = {size - 1:N0}", Refused(scene).Message, StringComparison.Ordinal);
+                PolicyImage.MaxFileBytes = size;
+                Assert.Equal(3 * 64 * 64, processor.Prepare(PolicyImage.FromFile(scene)).Values.Length);
+            }
+            finally
+            {
+                PolicyImage.MaxFileBytes = saved;
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static byte[] PngHeader(int width, int height)

@@ -1,3 +1,4 @@
+using AnatomyR1.IO;
 using SkiaSharp;
 
 namespace AnatomyR1.TorchSharp.Policy;
@@ -5,7 +6,9 @@ namespace AnatomyR1.TorchSharp.Policy;
 /// <summary>
 /// One input image, whatever its source — a file, encoded bytes (PNG, JPEG, BMP, GIF, WebP) or planar RGB pixels of
 /// any size — before a policy's <see cref="IImageProcessor"/> turns it into model input. Decoding is lazy and checks
-/// the declared size against <see cref="MaxPixels"/> before any pixel memory is allocated.
+/// the declared size against <see cref="MaxPixels"/> before any pixel memory is allocated. A file is read through
+/// <see cref="SafeFile"/>: only a regular file (also through a link; a directory, FIFO, device or socket is refused
+/// without being read or blocking) of at most <see cref="MaxFileBytes"/>, checked before reading.
 /// </summary>
 public sealed class PolicyImage
 {
@@ -25,6 +28,12 @@ public sealed class PolicyImage
 
     /// <summary>Largest image accepted, in pixels (width × height), checked from the header before decoding. Default 40,000,000.</summary>
     public static long MaxPixels { get; set; } = 40_000_000;
+
+    /// <summary>
+    /// Largest image file read, in bytes, compared with the file's size before any byte is read. Default 256 MiB
+    /// (<see cref="SafeFile.DefaultMaxBytes"/>): more than any image within <see cref="MaxPixels"/> takes, even uncompressed.
+    /// </summary>
+    public static long MaxFileBytes { get; set; } = SafeFile.DefaultMaxBytes;
 
     /// <summary>What the image is called in error messages: its file, or the name given with its bytes.</summary>
     public string Description { get; }
@@ -96,7 +105,8 @@ public sealed class PolicyImage
     /// <summary>Decodes the image to an RGBA bitmap (the caller disposes it).</summary>
     /// <returns>The bitmap.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The data is not a decodable image, is truncated, or is larger than <see cref="MaxPixels"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is not a regular file or is larger than <see cref="MaxFileBytes"/>;
+    /// the data is not a decodable image, is truncated, or is larger than <see cref="MaxPixels"/>.</exception>
     public SKBitmap DecodeBitmap()
     {
         if (_pixels is not null)
@@ -107,12 +117,14 @@ public sealed class PolicyImage
         byte[] bytes;
         if (_path is not null)
         {
-            if (!File.Exists(_path))
+            try
             {
-                throw new FileNotFoundException($"Image '{_path}' does not exist.", _path);
+                bytes = SafeFile.ReadAllBytes(_path, new SafeFileOptions { What = "image", MaxBytes = MaxFileBytes, MaxBytesName = "PolicyImage.MaxFileBytes" });
             }
-
-            bytes = File.ReadAllBytes(_path);
+            catch (FileRefusedException ex)
+            {
+                throw new InvalidDataException(ex.Message, ex);
+            }
         }
         else
         {

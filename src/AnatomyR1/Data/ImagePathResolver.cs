@@ -1,15 +1,23 @@
+using System.Collections.Concurrent;
+using AnatomyR1.IO;
+
 namespace AnatomyR1.Data;
 
 /// <summary>
 /// Turns an image path as written in a data file into the path to open: trims whitespace, applies the first
-/// matching <see cref="ImagePathPrefixMap"/>, joins the result to the image root and refuses paths that leave it.
-/// Without a root, absolute paths stay as written and relative ones are joined to the base folder, if any.
+/// matching <see cref="ImagePathPrefixMap"/>, joins the result to the image root and refuses paths that leave it,
+/// through <c>..</c> or through a symbolic link (links are resolved before the comparison; a link that stays inside
+/// the root is fine). Without a root, absolute paths stay as written and relative ones are joined to the base
+/// folder, if any.
 /// </summary>
 public sealed class ImagePathResolver
 {
     private readonly string? _root;
     private readonly string? _baseDirectory;
     private readonly IReadOnlyList<ImagePathPrefixMap> _maps;
+
+    // Folders with their links resolved: image paths share a few folders, so each is resolved once.
+    private readonly ConcurrentDictionary<string, string> _realFolders = new(StringComparer.Ordinal);
 
     /// <summary>Creates a resolver.</summary>
     /// <param name="imageRoot">Folder to resolve against and stay inside; null to keep absolute paths as written.</param>
@@ -63,6 +71,25 @@ public sealed class ImagePathResolver
         if (!full.StartsWith(rootWithSeparator, StringComparison.Ordinal))
         {
             error = $"the image path '{written.Trim()}' resolves to '{full}', outside the image root '{_root}'";
+            return false;
+        }
+
+        string real, realRoot;
+        try
+        {
+            string folder = Path.GetDirectoryName(full)!;
+            real = SafeFile.RealChild(_realFolders.GetOrAdd(folder, SafeFile.RealPath), Path.GetFileName(full));
+            realRoot = _realFolders.GetOrAdd(_root, SafeFile.RealPath);
+        }
+        catch (FileRefusedException ex)
+        {
+            error = $"the image path '{written.Trim()}' {ex.Reason}";
+            return false;
+        }
+
+        if (!SafeFile.IsInside(real, realRoot))
+        {
+            error = $"the image path '{written.Trim()}' resolves to '{full}', which {SafeFile.LinkPhrase(full)} '{real}', outside the image root '{_root}'{SafeFile.RootNote(_root, realRoot)}";
             return false;
         }
 

@@ -16,7 +16,8 @@ public sealed class VqaLoaderOptions
 
     /// <summary>
     /// Folder that image paths are resolved against. When set, every path is taken relative to this folder (a
-    /// leading '/' is dropped) and a path that escapes it (through '..') is an error. Default: null, which keeps
+    /// leading '/' is dropped) and a path that escapes it (through '..', or through a symbolic link inside it that
+    /// points outside it) is an error; links that stay inside are fine. Default: null, which keeps
     /// absolute paths as written (trimmed; after <see cref="PrefixMaps"/>) and resolves relative ones against the
     /// data file's folder (for OmniMedVQA: the folder holding <c>QA_information</c>; SSG-VQA paths stay relative).
     /// </summary>
@@ -29,8 +30,19 @@ public sealed class VqaLoaderOptions
     /// </summary>
     public IList<ImagePathPrefixMap> PrefixMaps { get; } = new List<ImagePathPrefixMap>();
 
-    /// <summary>Whether a missing image file is an error (field <c>images</c>/<c>image_path</c>). Default: <c>false</c>.</summary>
+    /// <summary>
+    /// Whether a missing image file is an error (field <c>images</c>/<c>image_path</c>), and so is one that is not a
+    /// regular file (a directory, FIFO, device or socket, also through a link) or is larger than
+    /// <see cref="MaxImageBytes"/>; the files are checked, not read. Default: <c>false</c>.
+    /// </summary>
     public bool CheckImages { get; set; }
+
+    /// <summary>
+    /// With <see cref="CheckImages"/>: the largest image file accepted, in bytes, compared with the file's size
+    /// without reading it. Default: 256 MiB (<see cref="IO.SafeFile.DefaultMaxBytes"/>, the limit with which
+    /// <c>PolicyImage</c> reads images).
+    /// </summary>
+    public long MaxImageBytes { get; set; } = IO.SafeFile.DefaultMaxBytes;
 
     /// <summary>
     /// SSG-VQA only: where a question file's image lies relative to <see cref="ImageRoot"/>, with <c>{video}</c>

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using AnatomyR1.IO;
 
 namespace AnatomyR1.Persistence;
 
@@ -100,7 +101,9 @@ public static class AnatomyR1Model
     /// <param name="inputSchema">The schema the model was fitted on.</param>
     /// <param name="device">Device for components that hold tensors: auto, cpu, cuda or cuda:N.</param>
     /// <returns>The chain of transformers, in their saved order.</returns>
-    /// <exception cref="InvalidDataException">The folder is not a saved model or a part is damaged; the message names the file.</exception>
+    /// <exception cref="InvalidDataException">The folder is not a saved model, a part is damaged, or the manifest names a
+    /// part outside the folder (an absolute path, <c>..</c>, or a symbolic link that points out of it) or a file that
+    /// is not a regular one; the message names the file.</exception>
     public static TransformerChain<ITransformer> Load(MLContext mlContext, string folder, out DataViewSchema inputSchema, string device = "auto")
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -114,7 +117,7 @@ public static class AnatomyR1Model
         JsonArray parts;
         try
         {
-            var root = JsonNode.Parse(File.ReadAllText(manifestPath)) as JsonObject ?? throw new InvalidDataException($"{manifestPath}: not a JSON object.");
+            var root = JsonNode.Parse(ReadManifest(folder, manifestPath)) as JsonObject ?? throw new InvalidDataException($"{manifestPath}: not a JSON object.");
             if ((string?)root["format"] != Format)
             {
                 throw new InvalidDataException($"{manifestPath}: field 'format' is '{root["format"]}', expected '{Format}'.");
@@ -127,7 +130,7 @@ public static class AnatomyR1Model
             throw new InvalidDataException($"{manifestPath}: not valid JSON ({ex.Message}).", ex);
         }
 
-        mlContext.Model.Load(Path.Combine(folder, SchemaFile), out inputSchema);
+        mlContext.Model.Load(PartPath(folder, manifestPath, "the input schema", SchemaFile, isFile: true), out inputSchema);
         var loaded = new List<ITransformer>();
         try
         {
@@ -137,13 +140,13 @@ public static class AnatomyR1Model
                 switch ((string?)part["kind"])
                 {
                     case "ml.net":
-                        string file = Path.Combine(folder, (string?)part["file"] ?? throw new InvalidDataException($"{manifestPath}: parts[{i}].file is missing."));
+                        string file = PartPath(folder, manifestPath, $"parts[{i}].file", (string?)part["file"], isFile: true);
                         var chain = mlContext.Model.Load(file, out _);
                         loaded.AddRange(Flatten(chain));
                         break;
                     case "component":
-                        string sub = (string?)part["folder"] ?? throw new InvalidDataException($"{manifestPath}: parts[{i}].folder is missing.");
-                        loaded.Add(ComponentStore.Load<ITransformer>(new ComponentLoadContext(Path.Combine(folder, sub), mlContext, device)));
+                        string sub = PartPath(folder, manifestPath, $"parts[{i}].folder", (string?)part["folder"], isFile: false);
+                        loaded.Add(ComponentStore.Load<ITransformer>(new ComponentLoadContext(sub, mlContext, device)));
                         break;
                     default:
                         throw new InvalidDataException($"{manifestPath}: parts[{i}].kind is '{part["kind"]}', expected 'ml.net' or 'component'.");
@@ -161,6 +164,49 @@ public static class AnatomyR1Model
         }
 
         return new TransformerChain<ITransformer>(loaded.ToArray());
+    }
+
+    /// <summary>
+    /// The path of a part named by the manifest: a name inside the model folder (no absolute path, no <c>..</c>),
+    /// which with its links resolved still lies inside the folder, and for a file a regular one.
+    /// </summary>
+    private static string PartPath(string folder, string manifestPath, string field, string? name, bool isFile)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new InvalidDataException($"{manifestPath}: {field} is missing.");
+        }
+
+        if (Path.IsPathRooted(name) || name.Split('/', '\\').Any(p => p == ".."))
+        {
+            throw new InvalidDataException($"{manifestPath}: {field} '{name}' points outside the model folder; parts are named relative to it.");
+        }
+
+        string path = Path.Combine(folder, name);
+        try
+        {
+            return isFile
+                ? SafeFile.Check(path, new SafeFileOptions { Root = folder, RootName = "the model folder", MaxBytes = long.MaxValue, What = "part" }).ResolvedPath
+                : SafeFile.ResolveInside(path, folder, "the model folder", "part");
+        }
+        catch (FileRefusedException ex)
+        {
+            throw new InvalidDataException($"{manifestPath}: {field} names a part that {ex.Reason}.", ex);
+        }
+    }
+
+    /// <summary>The manifest's text, read only when it is a regular file inside the folder (not a link out of it) of at most 16 MiB.</summary>
+    private static string ReadManifest(string folder, string path)
+    {
+        try
+        {
+            var options = new SafeFileOptions { Root = folder, RootName = "the model folder", MaxBytes = 16 << 20, MaxBytesName = "the manifest limit", What = "manifest" };
+            return System.Text.Encoding.UTF8.GetString(SafeFile.ReadAllBytes(path, options)).TrimStart('\uFEFF');
+        }
+        catch (FileRefusedException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Reason}.", ex);
+        }
     }
 
     /// <summary>The transformers of a model in order, with nested chains expanded.</summary>
