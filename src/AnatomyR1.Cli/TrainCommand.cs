@@ -140,14 +140,16 @@ internal static class TrainCommand
             {
                 // A run stopped (or killed) before its first checkpoint starts again from step 0; a folder that is not a
                 // run folder is an error.
-                bool runFolder = File.Exists(Path.Combine(run, GrpoSession.MetricsFile)) || Directory.Exists(Path.Combine(run, GrpoSession.CheckpointsFolder));
+                // A missing or empty folder is a run killed before it wrote anything.
+                bool runFolder = !Directory.Exists(run) || !Directory.EnumerateFileSystemEntries(run).Any()
+                    || File.Exists(Path.Combine(run, GrpoSession.MetricsFile)) || Directory.Exists(Path.Combine(run, GrpoSession.CheckpointsFolder));
                 if (!runFolder)
                 {
-                    stderr.WriteLine($"error: --resume: '{run}' has no checkpoint to continue from.");
+                    stderr.WriteLine($"error: --resume: '{run}' is not a run folder (no {GrpoSession.MetricsFile}, no {GrpoSession.CheckpointsFolder}/) and has no checkpoint to continue from.");
                     return ExitCodes.BadInput;
                 }
 
-                stderr.WriteLine($"warning: --resume: '{run}' has no intact checkpoint yet; starting the run again from step 0.");
+                stderr.WriteLine($"warning: --resume: '{run}' has no intact checkpoint yet; starting the run from step 0.");
                 File.Delete(Path.Combine(run, GrpoSession.MetricsFile));
             }
 

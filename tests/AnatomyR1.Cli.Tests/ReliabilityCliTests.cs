@@ -204,6 +204,15 @@ public sealed class ReliabilityCliTests
         var (code, _, error) = Run(Args(straight));
         Assert.True(code == ExitCodes.Ok, error);
 
+        // --resume never takes over a folder that is not a run folder.
+        string foreign = Path.Combine(dir.Path, "foreign");
+        Directory.CreateDirectory(foreign);
+        File.WriteAllText(Path.Combine(foreign, "notes.txt"), "mine");
+        var (refused, _, why) = Run(Args(foreign).Concat(new[] { "--resume" }).ToArray());
+        Assert.Equal(ExitCodes.BadInput, refused);
+        Assert.Contains("not a run folder", why, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(foreign, "notes.txt")));
+
         // Kill −9 the same run again and again at random moments: while loading, training, appending metrics, writing
         // checkpoints or the final policy. Every relaunch must resume (or, before the first checkpoint, start over).
         string cli = Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll");
