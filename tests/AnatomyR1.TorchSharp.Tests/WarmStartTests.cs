@@ -39,6 +39,26 @@ public sealed class WarmStartTests : IClassFixture<SmallSyntheticData>
     public WarmStartTests(SmallSyntheticData data) => _data = data;
 
     [Fact]
+    public void AnUnusableImageStopsTheWarmStartBeforeStepOneNamingTheExample()
+    {
+        string garbage = Path.Combine(_data.Folder, "garbage-" + Guid.NewGuid().ToString("N")[..6] + ".png");
+        File.WriteAllText(garbage, "not an image");
+        var good = _data.Train[0];
+        var examples = new List<AnatomyR1.TorchSharp.Training.SupervisedExample>
+        {
+            new(good.ImagePath, good.Question, good.Options, "<answer>A</answer>"),
+            new(garbage, good.Question, good.Options, "<answer>A</answer>"),
+        };
+        using var policy = AnatomyR1.TorchSharp.Models.Tiny.TinyVlmPolicy.Load(AnatomyR1.TorchSharp.Policy.BuiltInPolicy.Folder(), "cpu");
+        var steps = new List<AnatomyR1.TorchSharp.Training.SupervisedProgress>();
+        var error = Assert.Throws<InvalidDataException>(() => AnatomyR1.TorchSharp.Training.SupervisedTrainer.Train(
+            policy, examples, new AnatomyR1.TorchSharp.Training.SupervisedOptions { Steps = 5, BatchSize = 2, ReportEvery = 1 }, new Progress<AnatomyR1.TorchSharp.Training.SupervisedProgress>(steps.Add)));
+        Assert.Contains("Supervised example 1", error.Message);
+        Assert.Contains(Path.GetFileName(garbage), error.Message);
+        Assert.Empty(steps);
+    }
+
+    [Fact]
     public void ShortWarmStartLowersTheLossAndTeachesTheFormat()
     {
         using var policy = TinyVlmPolicy.Create(DefaultVocabulary.CreateTokenizer(), device: "cpu", seed: 3);

@@ -49,6 +49,27 @@ public static class SupervisedTrainer
 
         var images = new PreparedImageCache(policy.ImageProcessor);
         var blank = policy.ImageProcessor.Prepare(PolicyImage.FromPixels(new float[3 * 64 * 64], 64, 64, "blank image"));
+
+        // Every image is prepared (and kept, as training would) before step 1, so that no run stops later on an image.
+        for (int i = 0; i < examples.Count; i++)
+        {
+            string path = examples[i].ImagePath;
+            if (path.Length == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                images.File(path);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or ArgumentException or IOException or UnauthorizedAccessException)
+            {
+                string question = examples[i].Question.Length > 60 ? examples[i].Question[..60] + "…" : examples[i].Question;
+                throw new InvalidDataException($"Supervised example {i} (\"{question}\"): {ex.Message}", ex);
+            }
+        }
+
         var visionParameters = policy.VisionEncoderParameters().Where(p => p.requires_grad).ToList();
         var visionSet = new HashSet<IntPtr>(visionParameters.Select(p => p.Handle));
         var languageParameters = policy.TrainableParameters().Where(p => !visionSet.Contains(p.Handle)).ToList();
