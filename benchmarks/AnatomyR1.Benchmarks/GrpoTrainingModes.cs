@@ -128,7 +128,7 @@ public class GrpoTrainingModes
         GC.Collect();
         GC.WaitForPendingFinalizers();
         MallocTrim(0);
-        long before = StatusKiB("VmRSS");
+        long before = QwenLoadMemory.StatusKiB("VmRSS");
         File.WriteAllText("/proc/self/clear_refs", "5");
         var times = new List<double>();
         for (int i = 0; i < 4; i++)
@@ -140,7 +140,7 @@ public class GrpoTrainingModes
             }
         }
 
-        long peak = StatusKiB("VmHWM") - before;
+        long peak = QwenLoadMemory.StatusKiB("VmHWM") - before;
         long trained = bench._session.TrainableParameterCount;
         times.Sort();
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {mode} | {trained:N0} | {before / 1024.0:F0} MB | {peak / 1024.0:F0} MB | {times[1] * 1000:F0} ms |"));
@@ -150,17 +150,4 @@ public class GrpoTrainingModes
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
     private static extern int MallocTrim(nuint pad);
-
-    private static long StatusKiB(string field)
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-            {
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        throw new InvalidOperationException($"/proc/self/status has no {field}.");
-    }
 }

@@ -77,7 +77,8 @@ public static class QwenLoadMemory
         }
     }
 
-    private static long StatusKiB(string field)
+    /// <summary>A field of /proc/self/status in KiB (VmRSS, VmHWM, …).</summary>
+    internal static long StatusKiB(string field)
     {
         foreach (string line in File.ReadLines("/proc/self/status"))
         {

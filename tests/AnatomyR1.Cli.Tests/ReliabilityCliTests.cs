@@ -17,6 +17,19 @@ public sealed class ReliabilityCliTests
         return (code, stdout.ToString(), stderr.ToString());
     }
 
+    /// <summary>Starts the CLI in its own process with redirected output (for signals and kills).</summary>
+    private static Process StartCli(IEnumerable<string> args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll"));
+        foreach (string a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return Process.Start(start)!;
+    }
+
     private static string Synth(string folder, int count = 60)
     {
         Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "synth", "--out", folder, "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--seed", "4" }, new StringWriter(), new StringWriter()));
@@ -148,16 +161,8 @@ public sealed class ReliabilityCliTests
         using var dir = new TempDir();
         string data = Synth(Path.Combine(dir.Path, "synth"));
         string run = Path.Combine(dir.Path, "run");
-        string cli = Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll");
         string[] args = { "train", "--data", data, "--method", "grpo", "--steps", "200", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "100", "--out", run, "--device", "cpu" };
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(cli);
-        foreach (string a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = StartCli(args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         string metrics = Path.Combine(run, "metrics.jsonl");
@@ -215,19 +220,11 @@ public sealed class ReliabilityCliTests
 
         // Kill −9 the same run again and again at random moments: while loading, training, appending metrics, writing
         // checkpoints or the final policy. Every relaunch must resume (or, before the first checkpoint, start over).
-        string cli = Path.Combine(AppContext.BaseDirectory, "anatomy-r1.dll");
         var random = new Random(20261202);
         int kills = 0;
         for (int round = 0; round < 8; round++)
         {
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            start.ArgumentList.Add(cli);
-            foreach (string a in Args(killed).Concat(round > 0 ? new[] { "--resume" } : Array.Empty<string>()))
-            {
-                start.ArgumentList.Add(a);
-            }
-
-            using var process = Process.Start(start)!;
+            using var process = StartCli(Args(killed).Concat(round > 0 ? new[] { "--resume" } : Array.Empty<string>()));
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             bool exited = process.WaitForExit(random.Next(1500, 5000));

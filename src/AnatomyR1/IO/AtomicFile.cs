@@ -120,36 +120,21 @@ public static class AtomicFile
     }
 
     /// <summary>
-    /// Forces a folder's entries (names created, renamed or removed in it) to the disk, on Linux and macOS (fsync of the
-    /// directory); elsewhere a no-op, as directory entries there are not flushed separately.
+    /// Forces a folder's entries (names created, renamed or removed in it) to the disk (fsync of the directory), on
+    /// Linux; elsewhere a no-op.
     /// </summary>
     /// <param name="folder">The folder.</param>
     /// <exception cref="IOException">The folder cannot be opened or flushed.</exception>
     public static void FlushDirectory(string folder)
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
+        if (!OperatingSystem.IsLinux())
         {
             return;
         }
 
-        const int ReadOnly = 0;
-        int fd = NativeMethods.Open(folder, ReadOnly);
-        if (fd < 0)
-        {
-            throw new IOException($"Cannot open folder '{folder}' to flush it (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
-        }
-
-        try
-        {
-            if (NativeMethods.Fsync(fd) != 0)
-            {
-                throw new IOException($"Cannot flush folder '{folder}' to disk (errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}).");
-            }
-        }
-        finally
-        {
-            _ = NativeMethods.Close(fd);
-        }
+        using var handle = LinuxFiles.OpenFolder(folder, out int errno)
+            ?? throw new IOException($"Cannot open folder '{folder}' to flush it (errno {errno}).");
+        RandomAccess.FlushToDisk(handle);
     }
 
     /// <summary>Throws when <paramref name="folder"/> is a file or a non-empty folder (so a writer can fail before doing the work).</summary>
@@ -163,17 +148,4 @@ public static class AtomicFile
             throw new IOException($"'{target}' already exists and is not empty; choose another folder or overwrite it.");
         }
     }
-}
-
-/// <summary>The C library's file calls for flushing directories.</summary>
-internal static class NativeMethods
-{
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "open", SetLastError = true)]
-    internal static extern int Open([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "fsync", SetLastError = true)]
-    internal static extern int Fsync(int fd);
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "close", SetLastError = true)]
-    internal static extern int Close(int fd);
 }

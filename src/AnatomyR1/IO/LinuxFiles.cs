@@ -83,6 +83,20 @@ internal static class LinuxFiles
         return new SafeFileHandle(fd, ownsHandle: true);
     }
 
+    /// <summary>Opens a folder read-only (to flush its entries with <c>fsync</c>); null with <paramref name="errno"/> when it fails.</summary>
+    public static SafeFileHandle? OpenFolder(string path, out int errno)
+    {
+        int fd = open(path, OCloExec);
+        if (fd < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+
+        errno = 0;
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
     private static FileStatus? Call(Func<StatxBuffer?> call, out int errno)
     {
         errno = 0;

@@ -42,30 +42,25 @@ internal sealed class PolicyUpdater : IDisposable
         _adapters = adapters;
         if (adapters is not null)
         {
+            // LoRA: the adapters are the only trainable weights (one learning rate); the base is already frozen.
             _languageParameters = adapters.Parameters().ToList();
             _visionParameters = new List<Parameter>();
-            _optimizer = optim.AdamW(
-                new List<global::TorchSharp.Modules.AdamW.ParamGroup>
-                {
-                    new(_languageParameters, lr: options.LearningRate, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: options.WeightDecay, amsgrad: false, maximize: false),
-                },
-                options.LearningRate);
-            Reference = null;
-            return;
         }
-
-        var vision = new HashSet<IntPtr>(policy.VisionEncoderParameters().Select(p => p.Handle));
-        _visionParameters = policy.TrainableParameters().Where(p => vision.Contains(p.Handle)).ToList();
-        _languageParameters = policy.TrainableParameters().Where(p => !vision.Contains(p.Handle)).ToList();
-        if (options.FreezeVisionEncoder)
+        else
         {
-            foreach (var p in _visionParameters)
+            var vision = new HashSet<IntPtr>(policy.VisionEncoderParameters().Select(p => p.Handle));
+            _visionParameters = policy.TrainableParameters().Where(p => vision.Contains(p.Handle)).ToList();
+            _languageParameters = policy.TrainableParameters().Where(p => !vision.Contains(p.Handle)).ToList();
+            if (options.FreezeVisionEncoder)
             {
-                p.requires_grad = false;
-                _frozen.Add(p);
-            }
+                foreach (var p in _visionParameters)
+                {
+                    p.requires_grad = false;
+                    _frozen.Add(p);
+                }
 
-            _visionParameters.Clear();
+                _visionParameters.Clear();
+            }
         }
 
         var groups = new List<global::TorchSharp.Modules.AdamW.ParamGroup>
@@ -78,7 +73,7 @@ internal sealed class PolicyUpdater : IDisposable
         }
 
         _optimizer = optim.AdamW(groups, options.LearningRate);
-        Reference = reference ?? (options.Beta > 0 ? policy.CreateFrozenCopy() : null);
+        Reference = adapters is not null ? null : reference ?? (options.Beta > 0 ? policy.CreateFrozenCopy() : null);
     }
 
     /// <summary>The frozen reference policy (null when β = 0, and with LoRA, whose reference is the policy without its adapters).</summary>
