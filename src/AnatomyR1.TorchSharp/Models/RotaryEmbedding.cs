@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -55,7 +56,7 @@ public sealed class RotaryEmbedding : nn.Module
         long half = x.shape[^1] / 2;
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
-        return cat(new[] { (x1 * angles.Cos) - (x2 * angles.Sin), (x2 * angles.Cos) + (x1 * angles.Sin) }, -1).MoveToOuterDisposeScope();
+        return cat(new[] { (x1 * angles.Cos).Minus(x2 * angles.Sin), (x2 * angles.Cos).Plus(x1 * angles.Sin) }, -1).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -1,13 +1,19 @@
 using AnatomyR1.TorchSharp.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Policy;
 
 /// <summary>
-/// The sampling loop every policy shares: temperature, top-k and top-p sampling from next-token logits, end-of-sequence
-/// handling, per-token callbacks, and assembling a <see cref="GenerationResult"/>. A policy supplies the prefill
-/// logits and a function that feeds the chosen tokens back through its KV cache.
+/// The sampling loop every policy shares: temperature, top-k and top-p sampling from next-token logits on the device,
+/// end-of-sequence handling with on-device masks, per-token callbacks, and assembling a <see cref="GenerationResult"/>.
+/// A policy supplies the prefill logits and a function that feeds the chosen tokens back through its KV cache.
 /// </summary>
+/// <remarks>
+/// The loop creates no temporary libtorch <see cref="Scalar"/> (see <see cref="FixedScalars"/>), so it needs no no-GC
+/// region, and it reads a value back from the device only every <see cref="GenerationOptions.EndCheckInterval"/>
+/// tokens (to stop once every row has ended), for a streaming callback, and once at the end.
+/// </remarks>
 public static class Decoding
 {
     /// <summary>Checks generation options and the callback rule.</summary>
@@ -21,6 +27,11 @@ public static class Decoding
         if (options.NumReturnSequences < 1 || options.MaxNewTokens < 1)
         {
             throw new ArgumentException("NumReturnSequences and MaxNewTokens must be at least 1.", nameof(options));
+        }
+
+        if (options.IntraOpThreads < 0 || options.EndCheckInterval < 0)
+        {
+            throw new ArgumentException($"IntraOpThreads ({options.IntraOpThreads}) and EndCheckInterval ({options.EndCheckInterval}) must not be negative.", nameof(options));
         }
 
         if (onToken is not null && (prompts != 1 || options.NumReturnSequences != 1))
@@ -45,47 +56,69 @@ public static class Decoding
         ArgumentNullException.ThrowIfNull(firstLogits);
         ArgumentNullException.ThrowIfNull(decodeNext);
         ArgumentNullException.ThrowIfNull(options);
-        using var quiet = GcQuietRegion.Enter();
         using var noGrad = no_grad();
         using var outer = NewDisposeScope();
         var device = firstLogits.device;
-        using var generator = options.Seed is long seed ? new Generator((ulong)seed, device) : null;
+        using var sampler = new TokenSampler(options, device);
+        using var pad = ((long)policy.PadId).ToScalar();
+        using var eos = ((long)policy.EosId).ToScalar();
+        int interval = onToken is not null ? 1 : options.EndCheckInterval > 0 ? options.EndCheckInterval : device.type == DeviceType.CPU ? 1 : 16;
         var logits = firstLogits;
         long n = logits.shape[0];
-        var tokens = new List<Tensor>();
-        var logProbs = new List<Tensor>();
-        var masks = new List<Tensor>();
+        var tokens = new List<Tensor>(options.MaxNewTokens);
+        var logProbs = new List<Tensor>(options.MaxNewTokens);
+        var alive = new List<Tensor>(options.MaxNewTokens);
         var finished = zeros(n, dtype: ScalarType.Bool, device: device);
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            using var stepScope = NewDisposeScope();
-            var (next, lp) = SampleNext(logits, options, generator);
-            next = next.masked_fill(finished, policy.PadId);
-            lp = lp.masked_fill(finished, 0f);
-            var alive = finished.logical_not();
-            tokens.Add(next.MoveToOuterDisposeScope());
-            logProbs.Add(lp.MoveToOuterDisposeScope());
-            masks.Add(alive.to_type(ScalarType.Int64).MoveToOuterDisposeScope());
-            finished = (finished | next.eq(policy.EosId)).MoveToOuterDisposeScope();
-            if (onToken is not null && !onToken((int)next.item<long>()))
+            using (var stepScope = NewDisposeScope())
+            {
+                var (next, lp) = sampler.Sample(logits);
+                next.masked_fill_(finished, pad);
+                lp.masked_fill_(finished, FixedScalars.FloatZero);
+                alive.Add(finished.logical_not().MoveToOuterDisposeScope());
+                tokens.Add(next.MoveToOuterDisposeScope());
+                logProbs.Add(lp.MoveToOuterDisposeScope());
+                finished.logical_or_(next.eq(eos));
+            }
+
+            var last = tokens[^1];
+            if (onToken is not null && !onToken((int)last.item<long>()))
             {
                 break;
             }
 
-            if (finished.all().item<bool>())
+            if (step == options.MaxNewTokens - 1 || ((step + 1) % interval == 0 && finished.all().item<bool>()))
             {
                 break;
             }
 
-            logits = decodeNext(next.unsqueeze(1)).MoveToOuterDisposeScope();
+            var previous = logits;
+            using (var decodeScope = NewDisposeScope())
+            {
+                logits = decodeNext(last.unsqueeze(1)).MoveToOuterDisposeScope();
+            }
+
+            if (!ReferenceEquals(previous, firstLogits))
+            {
+                previous.Dispose();
+            }
         }
 
         var idTensor = stack(tokens, 1);
-        var maskTensor = stack(masks, 1);
+        var maskTensor = stack(alive, 1).to_type(ScalarType.Int64);
         var lpTensor = stack(logProbs, 1);
+        // Steps taken after every row had ended (between two checks) hold only padding: drop them.
+        int width = (int)maskTensor.sum(1).max().item<long>();
+        if (width < idTensor.shape[1])
+        {
+            idTensor = idTensor.narrow(1, 0, width).contiguous();
+            maskTensor = maskTensor.narrow(1, 0, width).contiguous();
+            lpTensor = lpTensor.narrow(1, 0, width).contiguous();
+        }
+
         var truncated = finished.logical_not().cpu().data<bool>().ToArray();
         long[] flat = idTensor.cpu().data<long>().ToArray();
-        int width = (int)idTensor.shape[1];
         var texts = Enumerable.Range(0, (int)n).Select(r => policy.Decode(flat.Skip(r * width).Take(width).Select(v => (int)v))).ToList();
         return new GenerationResult(
             new TokenBatch(idTensor.MoveToOuterDisposeScope(), maskTensor.MoveToOuterDisposeScope()),
@@ -101,32 +134,67 @@ public static class Decoding
     {
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Temperature <= 0)
+        using var sampler = new TokenSampler(options, logits.device, generator);
+        return sampler.Sample(logits);
+    }
+
+    /// <summary>Batched sampling on the device with the scalars it needs held (and released) explicitly.</summary>
+    private sealed class TokenSampler : IDisposable
+    {
+        private readonly GenerationOptions _options;
+        private readonly Generator? _generator;
+        private readonly bool _ownsGenerator;
+        private readonly Scalar _temperature;
+        private readonly Scalar _topP;
+
+        public TokenSampler(GenerationOptions options, Device device, Generator? generator = null)
         {
-            var greedy = logits.argmax(-1);
-            var lpGreedy = logits.log_softmax(-1).gather(1, greedy.unsqueeze(1)).squeeze(1);
-            return (greedy, lpGreedy);
+            _options = options;
+            _ownsGenerator = generator is null && options.Seed is long;
+            _generator = generator ?? (options.Seed is long seed ? new Generator((ulong)seed, device) : null);
+            _temperature = options.Temperature.ToScalar();
+            _topP = options.TopP.ToScalar();
         }
 
-        var scaled = logits / options.Temperature;
-        var logProbs = scaled.log_softmax(-1);
-        var filtered = scaled;
-        if (options.TopK > 0 && options.TopK < scaled.shape[1])
+        public (Tensor Token, Tensor LogProb) Sample(Tensor logits)
         {
-            var (top, _) = scaled.topk(options.TopK, -1, true, true);
-            filtered = filtered.masked_fill(filtered < top.narrow(1, options.TopK - 1, 1), float.NegativeInfinity);
+            if (_options.Temperature <= 0)
+            {
+                var greedy = logits.argmax(-1);
+                var lpGreedy = logits.log_softmax(-1).gather(1, greedy.unsqueeze(1)).squeeze(1);
+                return (greedy, lpGreedy);
+            }
+
+            var scaled = logits.div(_temperature);
+            var logProbs = scaled.log_softmax(-1);
+            var filtered = scaled;
+            if (_options.TopK > 0 && _options.TopK < scaled.shape[1])
+            {
+                var (top, _) = scaled.topk(_options.TopK, -1, true, true);
+                filtered = filtered.masked_fill(filtered.lt(top.narrow(1, _options.TopK - 1, 1)), FixedScalars.NegativeInfinity);
+            }
+
+            if (_options.TopP < 1.0)
+            {
+                var (sorted, order) = filtered.sort(-1, true, false);
+                var probs = sorted.softmax(-1);
+                var remove = probs.cumsum(-1).Minus(probs).gt(_topP);
+                sorted = sorted.masked_fill(remove, FixedScalars.NegativeInfinity);
+                filtered = full_like(filtered, FixedScalars.NegativeInfinity).scatter(-1, order, sorted);
+            }
+
+            var token = filtered.softmax(-1).multinomial(1, generator: _generator).squeeze(1);
+            return (token, logProbs.gather(1, token.unsqueeze(1)).squeeze(1));
         }
 
-        if (options.TopP < 1.0)
+        public void Dispose()
         {
-            var (sorted, order) = filtered.sort(-1, true, false);
-            var probs = sorted.softmax(-1);
-            var remove = (probs.cumsum(-1) - probs) > options.TopP;
-            sorted = sorted.masked_fill(remove, float.NegativeInfinity);
-            filtered = full_like(filtered, float.NegativeInfinity).scatter(-1, order, sorted);
+            _temperature.Dispose();
+            _topP.Dispose();
+            if (_ownsGenerator)
+            {
+                _generator?.Dispose();
+            }
         }
-
-        var token = filtered.softmax(-1).multinomial(1, generator: generator).squeeze(1);
-        return (token, logProbs.gather(1, token.unsqueeze(1)).squeeze(1));
     }
 }

@@ -26,4 +26,19 @@ public sealed record GenerationOptions
 
     /// <summary>Seed of the sampling generator; null draws from libtorch's global generator. Default null.</summary>
     public long? Seed { get; init; }
+
+    /// <summary>
+    /// libtorch intra-op threads while generating (prefill and decoding), restored afterwards; 0 keeps the process
+    /// setting. Default 0. Decoding a small model is dominated by per-operation overhead, which extra threads add to
+    /// (fork/join per operation): the built-in policy decodes faster on one thread than on two (see docs/performance.md).
+    /// </summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// How often (in tokens) the loop asks whether every row has produced its end token, which makes the host wait for
+    /// the device; between checks, rows that have ended keep producing padding on the device. 0 chooses: every token on
+    /// the CPU (where the check costs nothing and an extra decoding step would), every 16 tokens on an accelerator.
+    /// Default 0. The completions are the same for every value; streaming (a token callback) checks every token.
+    /// </summary>
+    public int EndCheckInterval { get; init; }
 }

@@ -82,6 +82,30 @@ public static class TorchRuntime
         }
     }
 
+    /// <summary>
+    /// Sets libtorch's intra-op thread count for the calling thread until the returned value is disposed, then restores
+    /// the previous count: how one phase (generation) runs on other threads than the rest (training). Nothing changes
+    /// for <paramref name="threads"/> ≤ 0.
+    /// </summary>
+    /// <param name="threads">Threads for the phase; 0 or less keeps the current setting.</param>
+    /// <returns>The restorer (null when nothing changed).</returns>
+    public static IDisposable? UseThreads(int threads)
+    {
+        if (threads <= 0)
+        {
+            return null;
+        }
+
+        int previous = torch.get_num_threads();
+        if (previous == threads)
+        {
+            return null;
+        }
+
+        torch.set_num_threads(threads);
+        return new ThreadRestorer(previous);
+    }
+
     /// <summary>Seeds libtorch's generators (CPU and, when present, CUDA) for reproducible runs.</summary>
     /// <param name="seed">The seed.</param>
     public static void Seed(long seed)
@@ -90,6 +114,20 @@ public static class TorchRuntime
         if (cuda.is_available())
         {
             torch.cuda.manual_seed_all(seed);
+        }
+    }
+
+    private sealed class ThreadRestorer(int previous) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (!_done)
+            {
+                _done = true;
+                torch.set_num_threads(previous);
+            }
         }
     }
 }

@@ -87,6 +87,29 @@ public sealed class RecordedCompletionsTests(ITestOutputHelper output)
                 result[name] = RecordedCase.Of(generated);
             }
 
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ANATOMYR1_RECORD_COMPLETIONS")))
+            {
+                // Settings that must not change what is sampled: one intra-op thread instead of the process's, and
+                // end-of-sequence checks every 5 or 64 tokens instead of every token.
+                foreach (var (name, options) in Cases)
+                {
+                    foreach (var variant in new[] { options with { IntraOpThreads = 1 }, options with { EndCheckInterval = 5 }, options with { EndCheckInterval = 64 } })
+                    {
+                        using var generated = policy.Generate(images, prompts, variant);
+                        var again = RecordedCase.Of(generated);
+                        var first = result[name];
+                        for (int r = 0; r < first.Ids.Length; r++)
+                        {
+                            Assert.True(first.Ids[r].SequenceEqual(again.Ids[r]), $"{policyName} {name} with {variant.IntraOpThreads} thread(s), end check every {variant.EndCheckInterval}: row {r} differs");
+                            Assert.True(Math.Abs(first.LogProbSums[r] - again.LogProbSums[r]) < 1e-4, $"{policyName} {name}: log-probability {again.LogProbSums[r]} vs {first.LogProbSums[r]}");
+                        }
+
+                        Assert.Equal(first.Truncated, again.Truncated);
+                        Assert.Equal(generated.Completions.Length, first.Ids.Max(r => r.Length));
+                    }
+                }
+            }
+
             // Streaming: one prompt, one sequence, the callback sees every token.
             using var firstImage = policy.ImageProcessor.Collate(prepared.Take(1).ToList(), policy.Device);
             using var firstPrompt = policy.EncodePrompts(new[] { policy.FormatPrompt(samples[0]) });

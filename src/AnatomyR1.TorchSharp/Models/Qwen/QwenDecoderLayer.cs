@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -41,7 +42,7 @@ public sealed class QwenDecoderLayer : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.Forward(_inputNorm.forward(x), cos, sin, mask, cache, layer);
-        return (h + _mlp.forward(_postNorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(_attention.Forward(_inputNorm.forward(x), cos, sin, mask, cache, layer));
+        return h.Plus(_mlp.forward(_postNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,5 @@
+using AnatomyR1.TorchSharp.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Models.Qwen;
@@ -26,9 +28,14 @@ public static class QwenRotary
     public static Tensor InverseFrequencies(int dim, double theta, Device? device = null)
     {
         using var scope = NewDisposeScope();
-        var exponents = arange(0, dim, 2, dtype: ScalarType.Int64, device: device).to_type(ScalarType.Float32) / dim;
-        var bases = full(new long[] { exponents.shape[0] }, theta, dtype: ScalarType.Float32, device: device);
-        return (1.0f / bases.pow(exponents)).MoveToOuterDisposeScope();
+        using var start = 0.ToScalar();
+        using var stop = dim.ToScalar();
+        using var step = 2.ToScalar();
+        using var width = dim.ToScalar();
+        using var baseValue = theta.ToScalar();
+        var exponents = arange(start, stop, step, dtype: ScalarType.Int64, device: device).to_type(ScalarType.Float32).div(width);
+        var bases = full(new long[] { exponents.shape[0] }, baseValue, dtype: ScalarType.Float32, device: device);
+        return bases.pow(exponents).reciprocal().MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -68,5 +75,5 @@ public static class QwenRotary
     /// <param name="cos">[B, 1, L, head].</param>
     /// <param name="sin">[B, 1, L, head].</param>
     /// <returns>The rotated tensor.</returns>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => (x * cos) + (RotateHalf(x) * sin);
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin) => (x * cos).Plus(RotateHalf(x) * sin);
 }

@@ -60,13 +60,26 @@ public sealed class QwenTextAttention : nn.Module
         }
 
         int groups = _heads / _kvHeads;
-        if (groups > 1)
+        Tensor attended;
+        if (groups > 1 && t == 1 && mask.shape[2] == 1)
         {
-            k = k.repeat_interleave(groups, 1);
-            v = v.repeat_interleave(groups, 1);
+            // One new token per row: the query heads that share a key/value head attend to it as a group of queries
+            // ([B, kv heads, groups, D] against [B, kv heads, L, D]), so the cached keys and values are used in place
+            // instead of being repeated for every query head at every step.
+            var grouped = q.reshape(b, _kvHeads, groups, _headDim);
+            attended = nn.functional.scaled_dot_product_attention(grouped, k, v, mask.to_type(q.dtype)).reshape(b, _heads, 1, _headDim);
+        }
+        else
+        {
+            if (groups > 1)
+            {
+                k = k.repeat_interleave(groups, 1);
+                v = v.repeat_interleave(groups, 1);
+            }
+
+            attended = nn.functional.scaled_dot_product_attention(q, k, v, mask.to_type(q.dtype));
         }
 
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask.to_type(q.dtype));
         return _o.call(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -18,6 +19,8 @@ public sealed class QwenVLModel : nn.Module
     private readonly QwenVisionTransformer _visual;
     [ComponentName(Name = "lm_head")]
     private readonly Linear? _head;
+    // An array, so that module registration does not turn the derived table into a saved buffer.
+    private readonly Tensor?[] _inverseFrequencies = new Tensor?[1];
 
     /// <summary>Creates the model with random weights (use a checkpoint loader to fill them).</summary>
     /// <param name="config">The configuration.</param>
@@ -114,7 +117,8 @@ public sealed class QwenVLModel : nn.Module
                 throw new ArgumentException($"The prompts hold {imageSlots} <|image_pad|> tokens but the images give {imageTokens.shape[0]}.", nameof(ids));
             }
 
-            var slots = tensor(structural, new long[] { b, l }, device: device).eq(Config.ImageTokenId).unsqueeze(-1).expand_as(embeddings);
+            using var imageToken = ((long)Config.ImageTokenId).ToScalar();
+            var slots = tensor(structural, new long[] { b, l }, device: device).eq(imageToken).unsqueeze(-1).expand_as(embeddings);
             embeddings = embeddings.masked_scatter(slots, imageTokens);
         }
         else if (imageSlots > 0)
@@ -127,11 +131,11 @@ public sealed class QwenVLModel : nn.Module
         var keyMask = tensor(hostMask, new long[] { b, l }, device: device);
         var causal = ones(l, l, dtype: ScalarType.Bool, device: device).tril();
         var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
-        var hidden = _text.Forward(embeddings, cos, sin, Additive(allowed), cache);
+        var hidden = _text.Forward(embeddings, cos, sin, FixedScalars.AdditiveMask(allowed).unsqueeze(1), cache);
         if (cache is not null)
         {
-            var next = tensor(deltas, device: device) + l;
-            cache.SetState(keyMask, next);
+            using var length = l.ToScalar();
+            cache.SetState(keyMask, tensor(deltas, device: device).add(length, FixedScalars.One));
         }
 
         return hidden.MoveToOuterDisposeScope();
@@ -153,15 +157,26 @@ public sealed class QwenVLModel : nn.Module
         using var scope = NewDisposeScope();
         long b = ids.shape[0], t = ids.shape[1];
         var device = ids.device;
-        var positions = cache.NextPosition.unsqueeze(1) + arange(t, dtype: ScalarType.Int64, device: device).unsqueeze(0);
-        var keyMask = cat(new[] { cache.KeyMask, ones(b, t, dtype: ScalarType.Int64, device: device) }, 1);
+        Tensor positions;
+        if (t == 1)
+        {
+            positions = cache.NextPosition.unsqueeze(1);
+        }
+        else
+        {
+            using var steps = t.ToScalar();
+            positions = cache.NextPosition.unsqueeze(1).Plus(arange(steps, dtype: ScalarType.Int64, device: device).unsqueeze(0));
+        }
+
+        var keyMask = cache.ExtendedKeyMask(t);
         long past = cache.Length;
-        var keys = keyMask.to_type(ScalarType.Bool).unsqueeze(1);
-        var allowed = t == 1 ? keys : ones(t, past + t, dtype: ScalarType.Bool, device: device).tril(past).unsqueeze(0) & keys;
+        var bias = t == 1
+            ? cache.SingleTokenBias(keyMask)
+            : FixedScalars.AdditiveMask(ones(t, past + t, dtype: ScalarType.Bool, device: device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
         var embeddings = _text.Embed(ids);
         var (cos, sin) = QwenRotary.Multimodal(positions.unsqueeze(0).expand(3, b, t), InverseFrequencies(device), Config.Text.MropeSection, embeddings.dtype);
-        var hidden = _text.Forward(embeddings, cos, sin, Additive(allowed), cache);
-        cache.SetState(keyMask, positions.select(1, t - 1) + 1);
+        var hidden = _text.Forward(embeddings, cos, sin, bias, cache);
+        cache.SetState(keyMask, positions.select(1, t - 1).PlusOne());
         return hidden.MoveToOuterDisposeScope();
     }
 
@@ -174,10 +189,33 @@ public sealed class QwenVLModel : nn.Module
         return _head is null ? hidden.matmul(_text.EmbeddingWeight.t()) : _head.forward(hidden);
     }
 
-    // Derived from the config on each call (a handful of values) so that it follows the model across devices and is
-    // not mistaken for a checkpoint tensor.
-    private Tensor InverseFrequencies(Device device) => QwenRotary.InverseFrequencies(Config.Text.HeadDim, Config.Text.RopeTheta, device);
+    // Derived from the config once per device (a handful of values) and held outside the module's registered state, so
+    // that it follows the model across devices and is not mistaken for a checkpoint tensor. The caller's scope may
+    // dispose the returned alias.
+    private Tensor InverseFrequencies(Device device)
+    {
+        var held = _inverseFrequencies[0];
+        if (held is null || held.device != device)
+        {
+            using var noGrad = no_grad();
+            var fresh = QwenRotary.InverseFrequencies(Config.Text.HeadDim, Config.Text.RopeTheta, device).DetachFromDisposeScope();
+            _inverseFrequencies[0] = fresh;
+            held?.Dispose();
+            held = fresh;
+        }
 
-    private static Tensor Additive(Tensor allowed) =>
-        zeros(allowed.shape, dtype: ScalarType.Float32, device: allowed.device).masked_fill(allowed.logical_not(), -1e9f).unsqueeze(1);
+        return held.alias();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inverseFrequencies[0]?.Dispose();
+            _inverseFrequencies[0] = null;
+        }
+
+        base.Dispose(disposing);
+    }
 }

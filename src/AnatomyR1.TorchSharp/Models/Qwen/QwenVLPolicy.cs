@@ -286,6 +286,14 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
             : throw new ArgumentException($"A prompt holds {seen} <|image_pad|> tokens; exactly one image placeholder is expected.", nameof(promptIds));
     }
 
+    /// <summary>
+    /// Whether scoring (logits, log-probabilities, the update's forward pass) encodes each distinct (image, prompt) pair
+    /// of a batch once and runs only the completions of the rows that share it against its cached prefix: a GRPO
+    /// group's G completions share one. Results and gradients equal those of separate passes up to float rounding.
+    /// Default true.
+    /// </summary>
+    public bool ShareScoringPrefix { get; set; } = true;
+
     /// <inheritdoc/>
     public Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions)
     {
@@ -351,11 +359,30 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(completions);
         using var scope = NewDisposeScope();
-        using var expanded = Expand(images, prompts);
-        var ids = cat(new[] { expanded.Ids, completions.Ids.to(Device) }, 1);
-        var mask = cat(new[] { expanded.Mask, completions.Mask.to(Device) }, 1);
-        var hidden = Model.Prefill(images.Values.to(Device), Grids(images), ids, mask, promptLength: expanded.Length);
-        return hidden.narrow(1, expanded.Length - 1, completions.Length).MoveToOuterDisposeScope();
+        var plan = ShareScoringPrefix ? SharedPrefixPlan.Of(images.Images, prompts) : null;
+        if (plan is null)
+        {
+            using var expanded = Expand(images, prompts);
+            var ids = cat(new[] { expanded.Ids, completions.Ids.to(Device) }, 1);
+            var mask = cat(new[] { expanded.Mask, completions.Mask.to(Device) }, 1);
+            var hidden = Model.Prefill(images.Values.to(Device), Grids(images), ids, mask, promptLength: expanded.Length);
+            return hidden.narrow(1, expanded.Length - 1, completions.Length).MoveToOuterDisposeScope();
+        }
+
+        // Each distinct (image, prompt) is encoded and prefilled once; its rows continue from the cached prefix.
+        var unique = plan.UniqueRows(prompts.Ids.device);
+        using var subset = ImageProcessor.Collate(plan.UniqueRowList.Select(r => images.Images[(int)r]).ToList(), Device);
+        using var subsetPrompts = new TokenBatch(prompts.Ids.index_select(0, unique), prompts.Mask.index_select(0, unique));
+        using var prefix = Expand(subset, subsetPrompts);
+        using var cache = new KvCache(Model.Text.LayerCount);
+        var last = Model.Prefill(subset.Values.to(Device), Grids(subset), prefix.Ids, prefix.Mask, cache).select(1, -1);
+        var rows = plan.RowToUnique(Device);
+        cache.SelectRows(rows);
+        var first = last.index_select(0, rows).unsqueeze(1);
+        var states = completions.Length == 1
+            ? first
+            : cat(new[] { first, Model.Decode(completions.Ids.to(Device).narrow(1, 0, completions.Length - 1), cache) }, 1);
+        return states.MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc/>
@@ -364,6 +391,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(prompts);
         Decoding.Validate(options, prompts.Rows, onToken);
+        using var threads = TorchRuntime.UseThreads(options.IntraOpThreads);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         int g = options.NumReturnSequences;
@@ -384,7 +412,8 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
             mask = mask.repeat_interleave(g, 0);
         }
 
-        using var cache = new KvCache(Model.Text.LayerCount);
+        // Room for the prompt (image tokens included) and every new token: the cache is written in place, never regrown.
+        using var cache = new KvCache(Model.Text.LayerCount, expanded.Length + options.MaxNewTokens);
         var hidden = Model.Prefill(patches, grids, ids, mask, cache);
         var logits = Sampleable(Model.Logits(hidden.select(1, -1)));
         if (options.SharePrefix && g > 1)
@@ -459,7 +488,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
     {
         var full = logits.to_type(ScalarType.Float32);
         var reachable = full.shape[^1] > Tokenizer.VocabSize ? full.narrow(-1, 0, Tokenizer.VocabSize) : full;
-        return reachable.index_fill(-1, _structural.to(reachable.device), float.NegativeInfinity);
+        return reachable.index_fill(-1, _structural.to(reachable.device), FixedScalars.NegativeInfinity);
     }
 
     private static IReadOnlyList<int[]> Grids(ImageBatch images) =>

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -54,6 +55,6 @@ public sealed class QwenVisionAttention : nn.Module
     internal static Tensor Rotate(Tensor x, Tensor cos, Tensor sin)
     {
         var f = x.to_type(ScalarType.Float32);
-        return ((f * cos) + (QwenRotary.RotateHalf(f) * sin)).to_type(x.dtype);
+        return (f * cos).Plus(QwenRotary.RotateHalf(f) * sin).to_type(x.dtype);
     }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using AnatomyR1.TorchSharp.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -39,7 +40,7 @@ public sealed class QwenVisionBlock : nn.Module
     public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor mask)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attn.Forward(_norm1.forward(x), cos, sin, mask);
-        return (h + _mlp.forward(_norm2.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(_attn.Forward(_norm1.forward(x), cos, sin, mask));
+        return h.Plus(_mlp.forward(_norm2.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -210,6 +211,6 @@ public sealed class QwenVisionTransformer : nn.Module
 
         using var ids = tensor(segment, device: device);
         using var same = ids.unsqueeze(1).eq(ids.unsqueeze(0));
-        return zeros(n, n, dtype: ScalarType.Float32, device: device).masked_fill(same.logical_not(), -1e9f);
+        return FixedScalars.AdditiveMask(same);
     }
 }

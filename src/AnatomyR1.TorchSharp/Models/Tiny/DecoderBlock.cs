@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
@@ -38,7 +39,7 @@ public sealed class DecoderBlock : nn.Module
     public Tensor Forward(Tensor x, Tensor mask, (Tensor Cos, Tensor Sin) angles, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attn.Forward(_attnNorm.forward(x), mask, angles, cache, layer);
-        return (h + _mlp.forward(_mlpNorm.forward(h))).MoveToOuterDisposeScope();
+        var h = x.Plus(_attn.Forward(_attnNorm.forward(x), mask, angles, cache, layer));
+        return h.Plus(_mlp.forward(_mlpNorm.forward(h))).MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -50,7 +51,7 @@ public sealed class GridImageEncoder : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        var x = (input - 0.5) * 2.0;
+        var x = input.sub(FixedScalars.HalfDouble).mul(FixedScalars.TwoDouble);
         foreach (var conv in _convs)
         {
             x = nn.functional.silu(conv.forward(x));
@@ -61,8 +62,8 @@ public sealed class GridImageEncoder : nn.Module<Tensor, Tensor>
         // Each cell's mean and peak colour, straight from the pixels: the class colours are the strongest cue.
         var mean = nn.functional.adaptive_avg_pool2d(input, new long[] { _grid, _grid });
         var peak = nn.functional.adaptive_max_pool2d(input, new long[] { _grid, _grid });
-        tokens = tokens + _colour.forward(cat(new[] { mean, peak }, 1).flatten(2).transpose(1, 2));
-        var position = (_rows.unsqueeze(1) + _cols.unsqueeze(0)).reshape(_grid * _grid, -1);
-        return (tokens + position).MoveToOuterDisposeScope();
+        tokens = tokens.Plus(_colour.forward(cat(new[] { mean, peak }, 1).flatten(2).transpose(1, 2)));
+        var position = _rows.unsqueeze(1).Plus(_cols.unsqueeze(0)).reshape(_grid * _grid, -1);
+        return tokens.Plus(position).MoveToOuterDisposeScope();
     }
 }

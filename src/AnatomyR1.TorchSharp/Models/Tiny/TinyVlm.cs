@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.Utils;
@@ -73,26 +74,81 @@ public sealed class TinyVlm : nn.Module
     public Tensor Prefill(Tensor pixels, Tensor ids, Tensor textMask, KvCache? cache = null)
     {
         int n = Config.ImageTokens;
+        using var scope = NewDisposeScope();
+        var hidden = PrefillAll(pixels, ids, textMask, cache);
+        return Logits(hidden.narrow(1, n, ids.shape[1])).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Prefill that returns final hidden states instead of logits: of the text columns <paramref name="start"/> …
+    /// start + length − 1 (column c's state predicts token c + 1). Scoring projects only the columns it needs onto
+    /// the vocabulary.
+    /// </summary>
+    /// <param name="pixels">Images [B, 3, S, S].</param>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="textMask">1 for real tokens [B, T].</param>
+    /// <param name="start">First text column.</param>
+    /// <param name="length">Columns.</param>
+    /// <param name="cache">A cache to fill, or null.</param>
+    /// <returns>Hidden states [B, length, C].</returns>
+    internal Tensor PrefillHidden(Tensor pixels, Tensor ids, Tensor textMask, long start, long length, KvCache? cache = null)
+    {
+        using var scope = NewDisposeScope();
+        return PrefillAll(pixels, ids, textMask, cache).narrow(1, Config.ImageTokens + start, length).MoveToOuterDisposeScope();
+    }
+
+    private Tensor PrefillAll(Tensor pixels, Tensor ids, Tensor textMask, KvCache? cache)
+    {
+        int n = Config.ImageTokens;
         if (n + ids.shape[1] > Config.MaxSequence)
         {
             throw new ArgumentException($"{ids.shape[1]} text tokens after {n} image tokens exceed the model's {Config.MaxSequence} positions.", nameof(ids));
         }
 
         using var scope = NewDisposeScope();
+        using var imageTokens = ((long)n).ToScalar();
+        using var offset = (n - 1L).ToScalar();
         long b = ids.shape[0];
-        var image = _vision.forward(pixels);
-        var x = cat(new[] { image, _embed.forward(ids) }, 1);
+        var x = cat(new[] { _vision.forward(pixels), _embed.forward(ids) }, 1);
         var mask = textMask.to_type(int64);
         var keyMask = cat(new[] { ones(b, n, dtype: int64, device: ids.device), mask }, 1);
-        var textPositions = (n + mask.cumsum(1) - 1).clamp_min(n);
-        var positions = cat(new[] { arange(n, dtype: int64, device: ids.device).unsqueeze(0).expand(b, n), textPositions }, 1);
+        // Text positions continue after the image tokens and skip left padding.
+        var textPositions = mask.cumsum(1).add(offset, FixedScalars.One).clamp_min(imageTokens);
+        var positions = cat(new[] { arange(imageTokens, dtype: int64, device: ids.device).unsqueeze(0).expand(b, n), textPositions }, 1);
         long total = x.shape[1];
         var causal = ones(total, total, dtype: ScalarType.Bool, device: ids.device).tril();
         var allowed = causal.unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
-        var hidden = Run(x, positions, Additive(allowed), cache);
-        cache?.SetState(keyMask, positions.select(1, total - 1) + 1);
-        return Logits(hidden.narrow(1, n, ids.shape[1])).MoveToOuterDisposeScope();
+        var hidden = Run(x, positions, FixedScalars.AdditiveMask(allowed).unsqueeze(1), cache);
+        cache?.SetState(keyMask, positions.select(1, total - 1).PlusOne());
+        return hidden.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Runs completions [N, Tc] after prompts whose image and prefix are computed once (<see cref="Prefill"/> of the
+    /// distinct prompt rows into a growing <paramref name="cache"/>, then <see cref="KvCache.Expand"/> or a row
+    /// gather). Returns the final hidden states [N, Tc, C] of the completion tokens (differentiable, also through the
+    /// shared prefix).
+    /// </summary>
+    /// <param name="completionIds">Completion ids [N, Tc] (right-padded).</param>
+    /// <param name="cache">The prefix cache, already holding N rows.</param>
+    /// <returns>Hidden states.</returns>
+    internal Tensor ContinueHidden(Tensor completionIds, KvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        long b = completionIds.shape[0], t = completionIds.shape[1];
+        using var steps = t.ToScalar();
+        var positions = cache.NextPosition!.unsqueeze(1).Plus(arange(steps, dtype: int64, device: completionIds.device).unsqueeze(0));
+        var keyMask = cache.ExtendedKeyMask(t);
+        long past = cache.Length;
+        var allowed = ones(t, past + t, dtype: ScalarType.Bool, device: completionIds.device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
+        var hidden = Run(_embed.forward(completionIds), positions, FixedScalars.AdditiveMask(allowed).unsqueeze(1), cache);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Projects hidden states onto the vocabulary (the tied embeddings).</summary>
+    /// <param name="hidden">[..., C].</param>
+    /// <returns>[..., V] logits.</returns>
+    internal Tensor Logits(Tensor hidden) => hidden.matmul(_embed.weight!.t());
 
     /// <summary>Decodes new tokens [B, T] against the cache (which it extends). Returns their logits [B, T, V].</summary>
     /// <param name="ids">New token ids.</param>
@@ -107,13 +163,24 @@ public sealed class TinyVlm : nn.Module
 
         using var scope = NewDisposeScope();
         long b = ids.shape[0], t = ids.shape[1];
-        var positions = cache.NextPosition!.unsqueeze(1) + arange(t, dtype: int64, device: ids.device).unsqueeze(0);
-        var keyMask = cat(new[] { cache.KeyMask!, ones(b, t, dtype: int64, device: ids.device) }, 1);
+        Tensor positions;
+        if (t == 1)
+        {
+            positions = cache.NextPosition!.unsqueeze(1);
+        }
+        else
+        {
+            using var steps = t.ToScalar();
+            positions = cache.NextPosition!.unsqueeze(1).Plus(arange(steps, dtype: int64, device: ids.device).unsqueeze(0));
+        }
+
+        var keyMask = cache.ExtendedKeyMask(t);
         long past = cache.Length;
-        var keys = keyMask.to_type(ScalarType.Bool).unsqueeze(1);
-        var allowed = t == 1 ? keys : ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past).unsqueeze(0) & keys;
-        var hidden = Run(_embed.forward(ids), positions, Additive(allowed), cache);
-        cache.SetState(keyMask, positions.select(1, t - 1) + 1);
+        var bias = t == 1
+            ? cache.SingleTokenBias(keyMask)
+            : FixedScalars.AdditiveMask(ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
+        var hidden = Run(_embed.forward(ids), positions, bias, cache);
+        cache.SetState(keyMask, positions.select(1, t - 1).PlusOne());
         return Logits(hidden).MoveToOuterDisposeScope();
     }
 
@@ -134,8 +201,4 @@ public sealed class TinyVlm : nn.Module
         return _norm.forward(x);
     }
 
-    private Tensor Logits(Tensor hidden) => hidden.matmul(_embed.weight!.t());
-
-    private static Tensor Additive(Tensor allowed) =>
-        zeros(allowed.shape, dtype: float32, device: allowed.device).masked_fill(allowed.logical_not(), -1e9f).unsqueeze(1);
 }

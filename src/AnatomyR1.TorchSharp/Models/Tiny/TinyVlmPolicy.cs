@@ -204,24 +204,63 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     public string Decode(IEnumerable<int> ids) => Tokenizer.Decode(ids);
 
     /// <inheritdoc />
-    public Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions) => CompletionLogits(images?.Values!, prompts, completions);
+    public Tensor CompletionLogits(ImageBatch images, TokenBatch prompts, TokenBatch completions)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return CompletionLogits(images.Values, prompts, completions, images.Images);
+    }
 
     /// <inheritdoc />
-    public Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0) =>
-        CompletionLogProbs(images?.Values!, prompts, completions, temperature);
+    public Tensor CompletionLogProbs(ImageBatch images, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        return LogProbsOf(CompletionLogits(images.Values, prompts, completions, images.Images), completions, temperature);
+    }
 
     /// <summary>Logits over the completion positions for images given as a stacked [B, 3, S, S] tensor.</summary>
     /// <param name="pixels">Images.</param>
     /// <param name="prompts">Left-padded prompts.</param>
     /// <param name="completions">Right-padded completions.</param>
     /// <returns>Logits [B, Tc, V].</returns>
-    public Tensor CompletionLogits(Tensor pixels, TokenBatch prompts, TokenBatch completions)
+    public Tensor CompletionLogits(Tensor pixels, TokenBatch prompts, TokenBatch completions) => CompletionLogits(pixels, prompts, completions, null);
+
+    /// <summary>
+    /// Whether scoring (<see cref="CompletionLogits(ImageBatch, TokenBatch, TokenBatch)"/>, the log-probabilities and
+    /// the update's forward pass) encodes each distinct (image, prompt) pair of a batch once and runs only the
+    /// completions of the rows that share it against its cached prefix: a GRPO group's G completions share one. The
+    /// results and gradients equal those of separate passes up to float rounding. Default true.
+    /// </summary>
+    public bool ShareScoringPrefix { get; set; } = true;
+
+    private Tensor CompletionLogits(Tensor pixels, TokenBatch prompts, TokenBatch completions, IReadOnlyList<PreparedImage>? images)
     {
+        ArgumentNullException.ThrowIfNull(pixels);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(completions);
         using var scope = NewDisposeScope();
-        var ids = cat(new[] { prompts.Ids, completions.Ids }, 1);
-        var mask = cat(new[] { prompts.Mask, completions.Mask }, 1);
-        var logits = Model.Prefill(pixels, ids, mask);
-        return logits.narrow(1, prompts.Length - 1, completions.Length).MoveToOuterDisposeScope();
+        var plan = ShareScoringPrefix && images is not null ? SharedPrefixPlan.Of(images, prompts) : null;
+        Tensor states;
+        if (plan is null)
+        {
+            // One pass over prompt + completion; only the states that predict completion tokens reach the vocabulary.
+            var ids = cat(new[] { prompts.Ids, completions.Ids }, 1);
+            var mask = cat(new[] { prompts.Mask, completions.Mask }, 1);
+            states = Model.PrefillHidden(pixels, ids, mask, prompts.Length - 1, completions.Length);
+        }
+        else
+        {
+            var unique = plan.UniqueRows(Device);
+            var rows = plan.RowToUnique(Device);
+            using var cache = new KvCache(Config.Layers);
+            var last = Model.PrefillHidden(pixels.index_select(0, unique), prompts.Ids.index_select(0, unique), prompts.Mask.index_select(0, unique), prompts.Length - 1, 1, cache);
+            cache.SelectRows(rows);
+            var first = last.index_select(0, rows);
+            states = completions.Length == 1
+                ? first
+                : cat(new[] { first, Model.ContinueHidden(completions.Ids.narrow(1, 0, completions.Length - 1), cache) }, 1);
+        }
+
+        return Model.Logits(states).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per-token log-probabilities for images given as a stacked [B, 3, S, S] tensor.</summary>
@@ -230,16 +269,22 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
     /// <param name="completions">Right-padded completions.</param>
     /// <param name="temperature">Logit temperature.</param>
     /// <returns>Log-probabilities [B, Tc].</returns>
-    public Tensor CompletionLogProbs(Tensor pixels, TokenBatch prompts, TokenBatch completions, double temperature = 1.0)
+    public Tensor CompletionLogProbs(Tensor pixels, TokenBatch prompts, TokenBatch completions, double temperature = 1.0) =>
+        LogProbsOf(CompletionLogits(pixels, prompts, completions, null), completions, temperature);
+
+    private static Tensor LogProbsOf(Tensor logits, TokenBatch completions, double temperature)
     {
         using var scope = NewDisposeScope();
-        var logits = CompletionLogits(pixels, prompts, completions);
+        logits.DetachFromDisposeScope();
+        using var owned = logits;
+        var scaled = logits;
         if (temperature > 0 && temperature != 1.0)
         {
-            logits = logits / temperature;
+            using var t = temperature.ToScalar();
+            scaled = logits.div(t);
         }
 
-        var logProbs = logits.log_softmax(-1).gather(2, completions.Ids.unsqueeze(2)).squeeze(2);
+        var logProbs = scaled.log_softmax(-1).gather(2, completions.Ids.unsqueeze(2)).squeeze(2);
         return (logProbs * completions.Mask.to_type(logProbs.dtype)).MoveToOuterDisposeScope();
     }
 
@@ -265,6 +310,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             throw new ArgumentException($"Prompt ({prompts.Length} tokens) + {options.MaxNewTokens} new tokens exceed the model's {Config.MaxSequence - Config.ImageTokens} text positions.");
         }
 
+        using var threads = TorchRuntime.UseThreads(options.IntraOpThreads);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         int g = options.NumReturnSequences;
@@ -278,7 +324,8 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             mask = mask.repeat_interleave(g, 0);
         }
 
-        using var cache = new KvCache(Config.Layers);
+        // Room for the image, the prompt and every new token: the cache is written in place, never regrown.
+        using var cache = new KvCache(Config.Layers, Config.ImageTokens + prompts.Length + options.MaxNewTokens);
         var logits = Model.Prefill(inputPixels, ids, mask, cache).select(1, -1);
         if (options.SharePrefix && g > 1)
         {
