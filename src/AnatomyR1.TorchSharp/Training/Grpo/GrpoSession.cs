@@ -284,26 +284,28 @@ public sealed class GrpoSession : IDisposable
         void Add(string name, double value) => metrics.Add(new(name, value));
         double lr = _updater.SetLearningRates(step);
         bool finite;
+        // Rollouts run without a no-GC region (decoding leaves no scalar to the finalizer); the reference and update
+        // passes and TorchSharp's AdamW still create temporary scalars, so they run inside one.
+        bool fresh = _batch is null;
+        _batch ??= _collector.Collect(step);
+        var batch = _batch;
+        using (TorchRuntime.UseThreads(_options.UpdateThreads))
         using (GcQuietRegion.Enter(128L * 1024 * 1024))
         {
-            if (_batch is null)
+            if (fresh && batch.Finite)
             {
-                _batch = _collector.Collect(step);
-                if (_batch.Finite)
-                {
-                    _updater.Prepare(_batch, _collector);
-                }
+                _updater.Prepare(batch, _collector);
             }
 
-            var batch = _batch;
             RolloutMetrics.Add(batch, Examples, _options, Add);
             finite = batch.Finite && _updater.Optimise(batch, step, Add);
-            batch.Uses++;
-            if (batch.Uses >= _options.NumIterations || !batch.Finite)
-            {
-                batch.Dispose();
-                _batch = null;
-            }
+        }
+
+        batch.Uses++;
+        if (batch.Uses >= _options.NumIterations || !batch.Finite)
+        {
+            batch.Dispose();
+            _batch = null;
         }
 
         Step = step;
