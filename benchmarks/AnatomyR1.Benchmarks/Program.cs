@@ -5,7 +5,7 @@ namespace AnatomyR1.Benchmarks;
 /// <summary>Runs the benchmark suites: <c>dotnet run -c Release --project benchmarks/AnatomyR1.Benchmarks -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>), except <c>qwen-load-memory</c> (peak memory while loading a large Qwen2.5-VL checkpoint), <c>grpo-step-memory</c> (peak memory of a GRPO step per training mode, <see cref="GrpoTrainingModes"/>) and <c>qwen-token-counts</c> (the tokens each Qwen benchmark processes).</summary>
+    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>), except <c>qwen-load-memory</c> (peak memory while loading a large Qwen2.5-VL checkpoint), <c>grpo-step-memory</c> (peak memory of a GRPO step per training mode, <see cref="GrpoTrainingModes"/>) and <c>qwen-token-counts</c> (the tokens each Qwen benchmark processes) <c>thread-sweep</c> (rollout time per intra-op thread count, <see cref="ThreadSweep"/>) and <c>phase-breakdown</c> (the GRPO step's phases of this checkout against a baseline build, <see cref="PhaseBreakdown"/>).</summary>
     /// <param name="args">BenchmarkDotNet arguments.</param>
     /// <returns>The exit code.</returns>
     public static int Main(string[] args)
@@ -23,6 +23,26 @@ public static class Program
         if (args.Length > 1 && args[0] == "grpo-step-memory-one")
         {
             return GrpoTrainingModes.MeasureOne(args[1], Console.Out);
+        }
+
+        if (args.Length > 0 && args[0] == "thread-sweep")
+        {
+            return ThreadSweep.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8, Console.Out);
+        }
+
+        if (args.Length > 0 && args[0] == "decode-profile")
+        {
+            return DecodeProfile.Run();
+        }
+
+        if (args.Length > 1 && args[0] == "rollouts-alone")
+        {
+            return PhaseBreakdown.RolloutsAlone(args[1], args.Length > 2 ? args[2] : "built-in", args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 8, Console.Out);
+        }
+
+        if (args.Length > 0 && args[0] == "phase-breakdown")
+        {
+            return PhaseBreakdown.Run(args.Length > 1 ? args[1] : "built-in", args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 10, Console.Out);
         }
 
         if (args.Length > 0 && args[0] == "qwen-token-counts")

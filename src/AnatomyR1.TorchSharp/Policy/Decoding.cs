@@ -49,8 +49,15 @@ public static class Decoding
     /// <param name="decodeNext">Feeds chosen tokens [N, 1] through the model and returns the next logits [N, V].</param>
     /// <param name="options">Sampling settings.</param>
     /// <param name="onToken">Per-token callback (one row only), or null.</param>
+    /// <param name="keepRows">
+    /// Optional: lets the loop drop rows that have ended from the model's batch. Called with the indices [A] (int64,
+    /// ascending) of the rows, among those currently decoded, that keep decoding; the policy keeps only those rows of
+    /// its KV cache, and <paramref name="decodeNext"/> is then given (and returns) those rows only. Sampling still runs
+    /// over all N rows, so the random draws, and the completions, are those of decoding every row to the end. Null
+    /// decodes every row until all have ended.
+    /// </param>
     /// <returns>The completions.</returns>
-    public static GenerationResult Run(IVisionLanguagePolicy policy, Tensor firstLogits, Func<Tensor, Tensor> decodeNext, GenerationOptions options, Func<int, bool>? onToken = null)
+    public static GenerationResult Run(IVisionLanguagePolicy policy, Tensor firstLogits, Func<Tensor, Tensor> decodeNext, GenerationOptions options, Func<int, bool>? onToken = null, Action<Tensor>? keepRows = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(firstLogits);
@@ -69,6 +76,9 @@ public static class Decoding
         var logProbs = new List<Tensor>(options.MaxNewTokens);
         var alive = new List<Tensor>(options.MaxNewTokens);
         var finished = zeros(n, dtype: ScalarType.Bool, device: device);
+        Tensor? active = null;
+        Tensor? fullLogits = null;
+        long decoded = n;
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             using (var stepScope = NewDisposeScope())
@@ -88,18 +98,46 @@ public static class Decoding
                 break;
             }
 
-            if (step == options.MaxNewTokens - 1 || ((step + 1) % interval == 0 && finished.all().item<bool>()))
+            bool check = (step + 1) % interval == 0;
+            long ended = check ? finished.sum().item<long>() : 0;
+            if (step == options.MaxNewTokens - 1 || (check && ended == n))
             {
                 break;
+            }
+
+            if (check && keepRows is not null && n - ended <= decoded * 3 / 4)
+            {
+                // A quarter or more of the decoded rows have ended: keep decoding only the others.
+                using var compactScope = NewDisposeScope();
+                var stillAlive = (active is null ? finished : finished.index_select(0, active)).logical_not();
+                var local = stillAlive.nonzero().squeeze(1);
+                keepRows(local);
+                var kept = (active is null ? local : active.index_select(0, local)).MoveToOuterDisposeScope();
+                active?.Dispose();
+                active = kept;
+                decoded = n - ended;
+                if (fullLogits is null)
+                {
+                    fullLogits = logits.clone().MoveToOuterDisposeScope();
+                }
             }
 
             var previous = logits;
             using (var decodeScope = NewDisposeScope())
             {
-                logits = decodeNext(last.unsqueeze(1)).MoveToOuterDisposeScope();
+                if (active is null)
+                {
+                    logits = decodeNext(last.unsqueeze(1)).MoveToOuterDisposeScope();
+                }
+                else
+                {
+                    // Rows that have ended keep their last logits: they are sampled (so the draws stay aligned) and masked.
+                    fullLogits!.index_copy_(0, active, decodeNext(last.index_select(0, active).unsqueeze(1)));
+                    logits = fullLogits;
+                }
             }
 
-            if (!ReferenceEquals(previous, firstLogits))
+            if (!ReferenceEquals(previous, firstLogits) && !ReferenceEquals(previous, logits) && !ReferenceEquals(previous, fullLogits))
             {
                 previous.Dispose();
             }

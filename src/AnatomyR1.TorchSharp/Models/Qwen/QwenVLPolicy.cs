@@ -422,7 +422,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
             cache.Expand(g);
         }
 
-        var result = Decoding.Run(this, logits, next => Sampleable(Model.Logits(Model.Decode(next, cache).select(1, 0))), options, onToken);
+        var result = Decoding.Run(this, logits, next => Sampleable(Model.Logits(Model.Decode(next, cache).select(1, 0))), options, onToken, cache.SelectRows);
         return result.MoveToOuterDisposeScope();
     }
 

@@ -333,7 +333,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             cache.Expand(g);
         }
 
-        var result = Decoding.Run(this, logits, next => Model.Decode(next, cache).select(1, 0), options, onToken);
+        var result = Decoding.Run(this, logits, next => Model.Decode(next, cache).select(1, 0), options, onToken, cache.SelectRows);
         return result.MoveToOuterDisposeScope();
     }
 

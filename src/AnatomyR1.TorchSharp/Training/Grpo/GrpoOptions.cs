@@ -153,38 +153,11 @@ public sealed class GrpoOptions
     public bool SkipInvalidImages { get; set; }
 
     /// <summary>
-    /// libtorch intra-op threads while sampling rollouts. 0 (default) chooses: one thread for a policy on the CPU with
-    /// fewer than <see cref="SingleThreadGenerationBelow"/> parameters, whose decoding is bound by per-operation overhead
-    /// that more threads only add to (the built-in policy generates about 1.2× faster on one thread than on two), and the
-    /// process setting otherwise; <see cref="GenerationOptions.IntraOpThreads"/> in <see cref="Generation"/>, when set,
-    /// takes precedence. The sampled tokens do not depend on it.
+    /// libtorch intra-op threads for the reference and update passes; 0 (default) keeps the process setting. Rollouts
+    /// use <see cref="GenerationOptions.IntraOpThreads"/> of <see cref="Generation"/>, so the two phases can run on
+    /// different thread counts.
     /// </summary>
-    public int GenerationThreads { get; set; }
-
-    /// <summary>libtorch intra-op threads for the reference and update passes; 0 (default) keeps the process setting.</summary>
     public int UpdateThreads { get; set; }
-
-    /// <summary>Parameter count below which <see cref="GenerationThreads"/> = 0 samples on one thread (50 million).</summary>
-    public const long SingleThreadGenerationBelow = 50_000_000;
-
-    /// <summary>The intra-op threads rollouts use for <paramref name="policy"/> under these options (0: the process setting).</summary>
-    /// <param name="policy">The policy.</param>
-    /// <returns>The thread count.</returns>
-    public int ResolveGenerationThreads(IVisionLanguagePolicy policy)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        if (Generation.IntraOpThreads > 0)
-        {
-            return Generation.IntraOpThreads;
-        }
-
-        if (GenerationThreads > 0)
-        {
-            return GenerationThreads;
-        }
-
-        return policy.Device.type == global::TorchSharp.DeviceType.CPU && policy.ParameterCountOf() < SingleThreadGenerationBelow ? 1 : 0;
-    }
 
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
@@ -210,7 +183,6 @@ public sealed class GrpoOptions
         Check(Generation.Seed is null, "Generation.Seed", Generation.Seed!, "must stay null: sampling seeds derive from Seed, step and attempt");
         Check(Generation.IntraOpThreads >= 0, "Generation.IntraOpThreads", Generation.IntraOpThreads, "0 (automatic) or positive");
         Check(Generation.EndCheckInterval >= 0, "Generation.EndCheckInterval", Generation.EndCheckInterval, "0 (automatic) or positive");
-        Check(GenerationThreads >= 0, nameof(GenerationThreads), GenerationThreads, "0 (automatic) or positive");
         Check(UpdateThreads >= 0, nameof(UpdateThreads), UpdateThreads, "0 (process setting) or positive");
         Check(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be positive");
         Check(double.IsFinite(VisionLearningRate) && VisionLearningRate > 0, nameof(VisionLearningRate), VisionLearningRate, "must be positive");

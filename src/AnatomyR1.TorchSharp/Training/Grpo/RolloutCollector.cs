@@ -21,7 +21,6 @@ internal sealed class RolloutCollector
     private readonly IGrpoPromptSampler _sampler;
     private readonly PreparedImage?[] _images;
     private readonly sbyte[] _lastZeroStd;
-    private readonly int _generationThreads;
 
     public RolloutCollector(IVisionLanguagePolicy policy, IReadOnlyList<GrpoExample> examples, GrpoOptions options, IGrpoPromptSampler sampler)
     {
@@ -32,7 +31,6 @@ internal sealed class RolloutCollector
         _images = new PreparedImage?[examples.Count];
         _lastZeroStd = new sbyte[examples.Count];
         Array.Fill(_lastZeroStd, (sbyte)-1);
-        _generationThreads = options.ResolveGenerationThreads(policy);
     }
 
     /// <summary>Draws, samples and scores the batch of <paramref name="step"/> (with dynamic-sampling retries).</summary>
@@ -179,7 +177,7 @@ internal sealed class RolloutCollector
     {
         using var images = Images(exampleIndices);
         using var encoded = _policy.EncodePrompts(prompts);
-        using var result = _policy.Generate(images, encoded, _options.Generation with { NumReturnSequences = perPrompt, Seed = seed, IntraOpThreads = _generationThreads });
+        using var result = _policy.Generate(images, encoded, _options.Generation with { NumReturnSequences = perPrompt, Seed = seed });
         long[] ids = result.Completions.Ids.cpu().data<long>().ToArray();
         long[] mask = result.Completions.Mask.cpu().data<long>().ToArray();
         int width = (int)result.Completions.Length;
