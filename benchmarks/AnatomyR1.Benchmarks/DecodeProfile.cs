@@ -12,6 +12,29 @@ internal static class DecodeProfile
     public static int Run()
     {
         TorchRuntime.EnsureThreads();
+        {
+            manual_seed(3);
+            int mismatches = 0, checks = 0;
+            foreach (long rows in new long[] { 1, 2, 3, 5, 8, 13, 21, 32, 64, 100, 256 })
+            {
+                foreach (var (width, outs) in new[] { (128L, new long[] { 128, 128, 128 }), (128L, new long[] { 352, 352 }), (192L, new long[] { 192, 192, 192 }), (128L, new long[] { 128, 64, 64 }) })
+                {
+                    var x0 = randn(rows, width);
+                    var ws = outs.Select(o => randn(o, width)).ToArray();
+                    var fused = x0.matmul(cat(ws, 0).t());
+                    long offset = 0;
+                    foreach (var w in ws)
+                    {
+                        var single = x0.matmul(w.t());
+                        checks++;
+                        if (!single.eq(fused.narrow(1, offset, w.shape[0])).all().item<bool>()) mismatches++;
+                        offset += w.shape[0];
+                    }
+                }
+            }
+
+            Console.WriteLine($"fused vs separate projections: {mismatches} of {checks} differ bitwise");
+        }
         var policy = (TinyVlmPolicy)BuiltInPolicy.Load("cpu");
         var m = policy.Model;
         using var nog = no_grad();

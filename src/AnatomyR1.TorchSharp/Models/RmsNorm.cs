@@ -33,7 +33,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         // Normalised in float32 and cast back to the input's dtype (as Qwen2's reference does for bf16/f16 inputs).
         var x = input.dtype == ScalarType.Float32 ? input : input.to_type(ScalarType.Float32);
         var normed = x * rsqrt(x.pow(FixedScalars.Two).mean(new long[] { -1 }, keepdim: true).add(_epsilon, FixedScalars.One));
-        return (normed.to_type(input.dtype) * _weight).MoveToOuterDisposeScope();
+        return ((input.dtype == ScalarType.Float32 ? normed : normed.to_type(input.dtype)) * _weight).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

@@ -45,8 +45,10 @@ public sealed class SelfAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = RotaryEmbedding.Apply(_q.call(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
-        var k = RotaryEmbedding.Apply(_k.call(x).view(b, t, _heads, _headDim).transpose(1, 2), angles);
+        // Queries and keys are rotated together (one set of element-wise operations instead of two).
+        var rotated = RotaryEmbedding.Apply(cat(new[] { _q.call(x).view(b, t, _heads, _headDim), _k.call(x).view(b, t, _heads, _headDim) }, 2).transpose(1, 2), angles);
+        var q = rotated.narrow(1, 0, _heads);
+        var k = rotated.narrow(1, _heads, _heads);
         var v = _v.call(x).view(b, t, _heads, _headDim).transpose(1, 2);
         if (cache is not null)
         {

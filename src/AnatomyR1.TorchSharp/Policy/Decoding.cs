@@ -105,9 +105,9 @@ public static class Decoding
                 break;
             }
 
-            if (check && keepRows is not null && n - ended <= decoded * 3 / 4)
+            if (check && keepRows is not null && decoded - (n - ended) >= Math.Max(1, decoded / 8))
             {
-                // A quarter or more of the decoded rows have ended: keep decoding only the others.
+                // An eighth or more of the decoded rows have ended: keep decoding only the others.
                 using var compactScope = NewDisposeScope();
                 var stillAlive = (active is null ? finished : finished.index_select(0, active)).logical_not();
                 var local = stillAlive.nonzero().squeeze(1);
@@ -203,7 +203,8 @@ public static class Decoding
                 return (greedy, lpGreedy);
             }
 
-            var scaled = logits.div(_temperature);
+            // Dividing by 1 changes no bit: skip the operation.
+            var scaled = _options.Temperature == 1.0 ? logits : logits.div(_temperature);
             var logProbs = scaled.log_softmax(-1);
             var filtered = scaled;
             if (_options.TopK > 0 && _options.TopK < scaled.shape[1])

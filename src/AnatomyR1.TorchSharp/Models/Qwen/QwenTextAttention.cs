@@ -51,8 +51,10 @@ public sealed class QwenTextAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        var q = QwenRotary.Apply(_q.call(x).view(b, t, _heads, _headDim).transpose(1, 2), cos, sin);
-        var k = QwenRotary.Apply(_k.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2), cos, sin);
+        // Queries and keys are rotated together (one set of element-wise operations instead of two).
+        var rotated = QwenRotary.Apply(cat(new[] { _q.call(x).view(b, t, _heads, _headDim), _k.call(x).view(b, t, _kvHeads, _headDim) }, 2).transpose(1, 2), cos, sin);
+        var q = rotated.narrow(1, 0, _heads);
+        var k = rotated.narrow(1, _heads, _kvHeads);
         var v = _v.call(x).view(b, t, _kvHeads, _headDim).transpose(1, 2);
         if (cache is not null)
         {
