@@ -13,6 +13,16 @@ internal static class DecodeProfile
     {
         TorchRuntime.EnsureThreads();
         {
+            var garbage = new List<byte[]>();
+            for (int i = 0; i < 2000; i++) garbage.Add(new byte[1000]);
+            foreach (long budget in new long[] { 128L << 20, 48L << 20, 16L << 20 })
+            {
+                var sw0 = Stopwatch.StartNew();
+                for (int i = 0; i < 20; i++) { using var region = GcQuietRegion.Enter(budget); }
+                Console.WriteLine($"no-GC region of {budget >> 20} MB: {sw0.Elapsed.TotalMilliseconds / 20:F2} ms to enter and leave");
+            }
+        }
+        {
             manual_seed(3);
             int mismatches = 0, checks = 0;
             foreach (long rows in new long[] { 1, 2, 3, 5, 8, 13, 21, 32, 64, 100, 256 })

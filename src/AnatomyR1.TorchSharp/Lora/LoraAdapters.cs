@@ -455,6 +455,15 @@ public sealed class LoraAdapters : nn.Module
         base.Dispose(disposing);
     }
 
+    /// <summary>Whether an adapter is attached to <paramref name="linear"/> (its forward hook changes the output).</summary>
+    internal static bool HasAdapter(nn.Module linear)
+    {
+        lock (Gate)
+        {
+            return Owners.TryGetValue(linear, out var owner) && owner._attached;
+        }
+    }
+
     private static List<(string Name, Linear Linear)> LinearModules(nn.Module model)
     {
         var seen = new HashSet<Linear>(ReferenceEqualityComparer.Instance);

@@ -18,6 +18,7 @@ public sealed class SelfAttention : nn.Module
     private readonly Linear _o;
     private readonly int _heads;
     private readonly int _headDim;
+    private readonly FusedProjection _qkv;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="width">Model width.</param>
@@ -32,7 +33,12 @@ public sealed class SelfAttention : nn.Module
         _v = nn.Linear(width, width, hasBias: false);
         _o = nn.Linear(width, width, hasBias: false);
         RegisterComponents();
+        _qkv = new FusedProjection(_q, _k, _v);
     }
+
+    /// <summary>Computes q, k and v as one product in passes without gradient until the result is disposed (see <see cref="FusedProjection"/>).</summary>
+    /// <returns>The unfuser, or null when the projections cannot be fused.</returns>
+    internal IDisposable? FuseProjections() => _qkv.Fuse();
 
     /// <summary>Attends from <paramref name="x"/> [B, T, C] to the cached and new keys.</summary>
     /// <param name="x">Inputs.</param>
@@ -46,10 +52,21 @@ public sealed class SelfAttention : nn.Module
         using var scope = NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
         // Queries and keys are rotated together (one set of element-wise operations instead of two).
-        var rotated = RotaryEmbedding.Apply(cat(new[] { _q.call(x).view(b, t, _heads, _headDim), _k.call(x).view(b, t, _heads, _headDim) }, 2).transpose(1, 2), angles);
+        Tensor rotated, v;
+        if (_qkv.Weight is Tensor fused)
+        {
+            var qkv = x.matmul(fused.t()).view(b, t, 3 * _heads, _headDim);
+            rotated = RotaryEmbedding.Apply(qkv.narrow(2, 0, 2 * _heads).transpose(1, 2), angles);
+            v = qkv.narrow(2, 2 * _heads, _heads).transpose(1, 2);
+        }
+        else
+        {
+            rotated = RotaryEmbedding.Apply(cat(new[] { _q.call(x).view(b, t, _heads, _headDim), _k.call(x).view(b, t, _heads, _headDim) }, 2).transpose(1, 2), angles);
+            v = _v.call(x).view(b, t, _heads, _headDim).transpose(1, 2);
+        }
+
         var q = rotated.narrow(1, 0, _heads);
         var k = rotated.narrow(1, _heads, _heads);
-        var v = _v.call(x).view(b, t, _heads, _headDim).transpose(1, 2);
         if (cache is not null)
         {
             (k, v) = cache.Append(layer, k, v);

@@ -14,6 +14,8 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     private readonly Linear _up;
     [ComponentName(Name = "down_proj")]
     private readonly Linear _down;
+    private readonly FusedProjection _gateUp;
+    private readonly long _hidden;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="width">Model width.</param>
@@ -26,12 +28,24 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
         _up = nn.Linear(width, hidden, hasBias: bias);
         _down = nn.Linear(hidden, width, hasBias: bias);
         RegisterComponents();
+        _gateUp = new FusedProjection(_gate, _up);
+        _hidden = hidden;
     }
+
+    /// <summary>Computes gate and up as one product in passes without gradient until the result is disposed (see <see cref="FusedProjection"/>).</summary>
+    /// <returns>The unfuser, or null when the projections cannot be fused.</returns>
+    internal IDisposable? FuseProjections() => _gateUp.Fuse();
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
+        if (_gateUp.Weight is Tensor fused)
+        {
+            var both = input.matmul(fused.t());
+            return _down.call(nn.functional.silu(both.narrow(-1, 0, _hidden)) * both.narrow(-1, _hidden, _hidden)).MoveToOuterDisposeScope();
+        }
+
         return _down.call(nn.functional.silu(_gate.call(input)) * _up.call(input)).MoveToOuterDisposeScope();
     }
 }

@@ -10,10 +10,12 @@ namespace AnatomyR1.TorchSharp.Runtime;
 /// <c>alpha = 1</c> of <c>a + b</c>, or the coefficients inside its AdamW step) and passes only their native handle
 /// to libtorch. A garbage collection during that native call can finalize the Scalar and free its memory while
 /// libtorch still reads it; this shows up as rare, random failures such as
-/// <c>Expected false to be true ... toFloat</c> inside an addition. No collection means no finalization, so the
-/// policy's generation and training steps run inside a no-GC region sized well above their managed allocations.
+/// <c>Expected false to be true ... toFloat</c> inside an addition. No collection means no finalization, so training
+/// steps (whose TorchSharp optimiser and loss code create such scalars) run inside a no-GC region sized well above
+/// their managed allocations. Generation needs none: it passes only scalars that stay reachable
+/// (<see cref="FixedScalars"/>), so it runs without the full collection that entering a region forces.
 /// <para>The region is process-wide, so regions are counted: the first block to enter starts it, blocks entering while
-/// it is active (on any thread: two policies generating in parallel) join it, and only the last one to leave ends it.
+/// it is active (on any thread: two trainers stepping in parallel) join it, and only the last one to leave ends it.
 /// A block therefore never loses the guard because another thread finished first. All blocks share the first one's
 /// budget; should they exceed it, the runtime collects and the region ends (the next block to enter starts a new one).
 /// If the region cannot be entered (another component's region, or the runtime refuses), the block simply runs as

@@ -29,6 +29,10 @@ public sealed class DecoderBlock : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>Fuses the block's q/k/v and gate/up projections for passes without gradient until disposed.</summary>
+    /// <returns>The unfusers.</returns>
+    internal IEnumerable<IDisposable?> FuseProjections() => new[] { _attn.FuseProjections(), _mlp.FuseProjections() };
+
     /// <summary>Runs the block.</summary>
     /// <param name="x">Inputs [B, T, C].</param>
     /// <param name="mask">Additive attention mask [B, 1, T, L].</param>

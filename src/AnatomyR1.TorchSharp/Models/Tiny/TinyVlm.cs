@@ -59,6 +59,30 @@ public sealed class TinyVlm : nn.Module
     /// </summary>
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>
+    /// Computes each decoder block's q/k/v and gate/up projections as one matrix product each in passes without
+    /// gradient, until the result is disposed (generation does this; layers with LoRA adapters stay separate).
+    /// </summary>
+    /// <returns>The unfuser.</returns>
+    public IDisposable FuseProjections()
+    {
+        var parts = _layers.SelectMany(l => l.FuseProjections()).Where(d => d is not null).ToList();
+        return new Unfuser(parts!);
+    }
+
+    private sealed class Unfuser(List<IDisposable?> parts) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var part in parts)
+            {
+                part?.Dispose();
+            }
+
+            parts.Clear();
+        }
+    }
+
     /// <summary>The vision encoder (for freezing it).</summary>
     public GridImageEncoder Vision => _vision;
 

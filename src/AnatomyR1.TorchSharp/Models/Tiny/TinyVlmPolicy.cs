@@ -312,6 +312,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
 
         using var threads = TorchRuntime.UseThreads(options.IntraOpThreads);
         using var noGrad = no_grad();
+        using var fused = Model.FuseProjections();
         using var scope = NewDisposeScope();
         int g = options.NumReturnSequences;
         var inputPixels = pixels;
