@@ -44,6 +44,26 @@ internal static class DecodeProfile
             }
 
             Console.WriteLine($"fused vs separate projections: {mismatches} of {checks} differ bitwise");
+            foreach (long rows in new long[] { 4, 16, 32 })
+            {
+                var xs = randn(rows, 128);
+                var w1 = randn(352 * 2, 128);
+                var r1 = xs.matmul(w1.t());
+                var r2 = w1.matmul(xs.t()).t();
+                bool same = r1.eq(r2).all().item<bool>();
+                var sw1 = Stopwatch.StartNew();
+                for (int i = 0; i < 3000; i++) { using var sc = NewDisposeScope(); xs.matmul(w1.t()); }
+                double a1 = sw1.Elapsed.TotalMilliseconds / 3000 * 1000;
+                sw1.Restart();
+                for (int i = 0; i < 3000; i++) { using var sc = NewDisposeScope(); w1.matmul(xs.t()).t(); }
+                double a2 = sw1.Elapsed.TotalMilliseconds / 3000 * 1000;
+                var wt = w1.t().contiguous();
+                sw1.Restart();
+                for (int i = 0; i < 3000; i++) { using var sc = NewDisposeScope(); xs.matmul(wt); }
+                double a3 = sw1.Elapsed.TotalMilliseconds / 3000 * 1000;
+                bool same3 = xs.matmul(wt).eq(r1).all().item<bool>();
+                Console.WriteLine($"rows {rows}: x·Wt {a1:F1} us, (W·xt)t {a2:F1} us (bitwise same {same}), x·(Wt contiguous) {a3:F1} us (bitwise same {same3})");
+            }
         }
         var policy = (TinyVlmPolicy)BuiltInPolicy.Load("cpu");
         var m = policy.Model;

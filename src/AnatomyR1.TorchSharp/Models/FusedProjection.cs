@@ -5,22 +5,31 @@ using static TorchSharp.torch;
 namespace AnatomyR1.TorchSharp.Models;
 
 /// <summary>
-/// Several bias-free projections of the same input computed as one matrix product, for passes without gradient
-/// (generation): the weights are concatenated once per call of <see cref="Fuse"/> and the product's columns split
-/// back. Each output element is the same dot product either way; on this project's libtorch (MKL) the fused product
-/// is bitwise identical to the separate ones, which the recorded-completions tests check. Linear layers with a bias or
-/// a LoRA adapter (whose forward hook must run) are never fused.
+/// One or several bias-free projections of the same input computed as one matrix product, for passes without
+/// gradient (generation): the weights are concatenated and laid out transposed ([in, out], contiguous) once per call
+/// of <see cref="Fuse"/>, and the product's columns split back. Each output element is the same dot product either
+/// way; on this project's libtorch (MKL) the result is bitwise identical to the separate <c>Linear</c> calls, which the
+/// recorded-completions tests check, while the product skips re-laying out the weight on every call (the dominant
+/// cost of a small batch). Linear layers with a bias or a LoRA adapter (whose forward hook must run) are never fused.
 /// </summary>
 internal sealed class FusedProjection
 {
     private readonly Linear[] _parts;
+    private readonly Func<Tensor>? _table;
     private readonly object _gate = new();
     private Tensor? _weight;
     private int _users;
 
     public FusedProjection(params Linear[] parts) => _parts = parts;
 
-    /// <summary>The fused weight while fused and gradients are off, else null (use the separate layers).</summary>
+    /// <summary>A projection onto the rows of a weight table (tied output embeddings: <c>x · tableᵀ</c>).</summary>
+    public FusedProjection(Func<Tensor> table)
+    {
+        _parts = Array.Empty<Linear>();
+        _table = table;
+    }
+
+    /// <summary>The fused, transposed weight [in, Σ out] while fused and gradients are off, else null (use the separate layers): <c>x.matmul(Weight)</c>.</summary>
     public Tensor? Weight => !is_grad_enabled() ? _weight : null;
 
     /// <summary>
@@ -40,7 +49,8 @@ internal sealed class FusedProjection
             {
                 using (no_grad())
                 {
-                    _weight = cat(_parts.Select(p => (Tensor)p.weight!).ToArray(), 0).DetachFromDisposeScope();
+                    using var joined = _table is not null ? _table().alias() : cat(_parts.Select(p => (Tensor)p.weight!).ToArray(), 0);
+                    _weight = joined.t().contiguous().DetachFromDisposeScope();
                 }
             }
 

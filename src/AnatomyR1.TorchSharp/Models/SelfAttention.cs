@@ -19,6 +19,7 @@ public sealed class SelfAttention : nn.Module
     private readonly int _heads;
     private readonly int _headDim;
     private readonly FusedProjection _qkv;
+    private readonly FusedProjection _out;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="width">Model width.</param>
@@ -34,11 +35,12 @@ public sealed class SelfAttention : nn.Module
         _o = nn.Linear(width, width, hasBias: false);
         RegisterComponents();
         _qkv = new FusedProjection(_q, _k, _v);
+        _out = new FusedProjection(_o);
     }
 
     /// <summary>Computes q, k and v as one product in passes without gradient until the result is disposed (see <see cref="FusedProjection"/>).</summary>
-    /// <returns>The unfuser, or null when the projections cannot be fused.</returns>
-    internal IDisposable? FuseProjections() => _qkv.Fuse();
+    /// <returns>The unfusers (null entries for projections that cannot be fused).</returns>
+    internal IEnumerable<IDisposable?> FuseProjections() => new[] { _qkv.Fuse(), _out.Fuse() };
 
     /// <summary>Attends from <paramref name="x"/> [B, T, C] to the cached and new keys.</summary>
     /// <param name="x">Inputs.</param>
@@ -55,7 +57,7 @@ public sealed class SelfAttention : nn.Module
         Tensor rotated, v;
         if (_qkv.Weight is Tensor fused)
         {
-            var qkv = x.matmul(fused.t()).view(b, t, 3 * _heads, _headDim);
+            var qkv = x.matmul(fused).view(b, t, 3 * _heads, _headDim);
             rotated = RotaryEmbedding.Apply(qkv.narrow(2, 0, 2 * _heads).transpose(1, 2), angles);
             v = qkv.narrow(2, 2 * _heads, _heads).transpose(1, 2);
         }
@@ -73,6 +75,7 @@ public sealed class SelfAttention : nn.Module
         }
 
         var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask);
-        return _o.call(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+        var merged = attended.transpose(1, 2).reshape(b, t, -1);
+        return (_out.Weight is Tensor output ? merged.matmul(output) : _o.call(merged)).MoveToOuterDisposeScope();
     }
 }

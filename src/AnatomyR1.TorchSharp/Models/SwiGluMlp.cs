@@ -15,6 +15,7 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "down_proj")]
     private readonly Linear _down;
     private readonly FusedProjection _gateUp;
+    private readonly FusedProjection _downFused;
     private readonly long _hidden;
 
     /// <summary>Creates the layer.</summary>
@@ -29,12 +30,13 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
         _down = nn.Linear(hidden, width, hasBias: bias);
         RegisterComponents();
         _gateUp = new FusedProjection(_gate, _up);
+        _downFused = new FusedProjection(_down);
         _hidden = hidden;
     }
 
     /// <summary>Computes gate and up as one product in passes without gradient until the result is disposed (see <see cref="FusedProjection"/>).</summary>
-    /// <returns>The unfuser, or null when the projections cannot be fused.</returns>
-    internal IDisposable? FuseProjections() => _gateUp.Fuse();
+    /// <returns>The unfusers (null entries for projections that cannot be fused).</returns>
+    internal IEnumerable<IDisposable?> FuseProjections() => new[] { _gateUp.Fuse(), _downFused.Fuse() };
 
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
@@ -42,8 +44,9 @@ public sealed class SwiGluMlp : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         if (_gateUp.Weight is Tensor fused)
         {
-            var both = input.matmul(fused.t());
-            return _down.call(nn.functional.silu(both.narrow(-1, 0, _hidden)) * both.narrow(-1, _hidden, _hidden)).MoveToOuterDisposeScope();
+            var both = input.matmul(fused);
+            var gated = nn.functional.silu(both.narrow(-1, 0, _hidden)) * both.narrow(-1, _hidden, _hidden);
+            return (_downFused.Weight is Tensor down ? gated.matmul(down) : _down.call(gated)).MoveToOuterDisposeScope();
         }
 
         return _down.call(nn.functional.silu(_gate.call(input)) * _up.call(input)).MoveToOuterDisposeScope();

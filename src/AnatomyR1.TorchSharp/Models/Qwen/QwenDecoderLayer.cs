@@ -31,6 +31,10 @@ public sealed class QwenDecoderLayer : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>Fuses the layer's bias-free projections for passes without gradient until disposed.</summary>
+    /// <returns>The unfusers.</returns>
+    internal IEnumerable<IDisposable?> FuseProjections() => _mlp.FuseProjections().Append(_attention.FuseProjections());
+
     /// <summary>Runs the layer.</summary>
     /// <param name="x">[B, T, width].</param>
     /// <param name="cos">[B, 1, T, head] rotary cosines.</param>

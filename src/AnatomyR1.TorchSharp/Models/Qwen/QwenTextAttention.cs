@@ -23,6 +23,7 @@ public sealed class QwenTextAttention : nn.Module
     private readonly int _heads;
     private readonly int _kvHeads;
     private readonly int _headDim;
+    private readonly FusedProjection _out;
 
     /// <summary>Creates the layer.</summary>
     /// <param name="config">The decoder's settings.</param>
@@ -37,7 +38,12 @@ public sealed class QwenTextAttention : nn.Module
         _v = nn.Linear(config.HiddenSize, _kvHeads * _headDim, hasBias: true);
         _o = nn.Linear(_heads * _headDim, config.HiddenSize, hasBias: false);
         RegisterComponents();
+        _out = new FusedProjection(_o);
     }
+
+    /// <summary>Uses a pre-laid-out output projection in passes without gradient until disposed (see <see cref="FusedProjection"/>).</summary>
+    /// <returns>The unfuser, or null.</returns>
+    internal IDisposable? FuseProjections() => _out.Fuse();
 
     /// <summary>Attends.</summary>
     /// <param name="x">[B, T, width].</param>
@@ -82,6 +88,7 @@ public sealed class QwenTextAttention : nn.Module
             attended = nn.functional.scaled_dot_product_attention(q, k, v, mask.to_type(q.dtype));
         }
 
-        return _o.call(attended.transpose(1, 2).reshape(b, t, -1)).MoveToOuterDisposeScope();
+        var merged = attended.transpose(1, 2).reshape(b, t, -1);
+        return (_out.Weight is Tensor output ? merged.matmul(output) : _o.call(merged)).MoveToOuterDisposeScope();
     }
 }

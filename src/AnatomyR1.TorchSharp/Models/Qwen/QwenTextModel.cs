@@ -43,6 +43,10 @@ public sealed class QwenTextModel : nn.Module
     /// </summary>
     public bool GradientCheckpointing { get; set; }
 
+    /// <summary>Fuses every layer's bias-free projections for passes without gradient until disposed.</summary>
+    /// <returns>The unfusers.</returns>
+    internal IEnumerable<IDisposable?> FuseProjections() => _layers.SelectMany(l => l.FuseProjections()).ToList();
+
     /// <summary>Number of layers.</summary>
     public int LayerCount => _layers.Count;
 

@@ -21,6 +21,7 @@ public sealed class QwenVLModel : nn.Module
     private readonly Linear? _head;
     // An array, so that module registration does not turn the derived table into a saved buffer.
     private readonly Tensor?[] _inverseFrequencies = new Tensor?[1];
+    private readonly FusedProjection _logits;
 
     /// <summary>Creates the model with random weights (use a checkpoint loader to fill them).</summary>
     /// <param name="config">The configuration.</param>
@@ -39,6 +40,7 @@ public sealed class QwenVLModel : nn.Module
         _visual = new QwenVisionTransformer(config.Vision);
         _head = config.TieWordEmbeddings ? null : nn.Linear(config.Text.HiddenSize, config.Text.VocabSize, hasBias: false);
         RegisterComponents();
+        _logits = _head is not null ? new FusedProjection(_head) : new FusedProjection(() => _text.EmbeddingWeight);
     }
 
     /// <summary>The configuration.</summary>
@@ -180,12 +182,37 @@ public sealed class QwenVLModel : nn.Module
         return hidden.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Lays out the decoder's bias-free projections (MLP, attention output, vocabulary) for passes without gradient until
+    /// the result is disposed: generation does this; layers with a bias or a LoRA adapter stay as they are.
+    /// </summary>
+    /// <returns>The unfuser.</returns>
+    public IDisposable FuseProjections() => new Unfuser(_text.FuseProjections().Append(_logits.Fuse()).ToList());
+
+    private sealed class Unfuser(List<IDisposable?> parts) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var part in parts)
+            {
+                part?.Dispose();
+            }
+
+            parts.Clear();
+        }
+    }
+
     /// <summary>Projects hidden states onto the vocabulary (the tied embeddings or <c>lm_head</c>).</summary>
     /// <param name="hidden">[..., width].</param>
     /// <returns>[..., vocab] logits.</returns>
     public Tensor Logits(Tensor hidden)
     {
         ArgumentNullException.ThrowIfNull(hidden);
+        if (_logits.Weight is Tensor output)
+        {
+            return hidden.matmul(output);
+        }
+
         return _head is null ? hidden.matmul(_text.EmbeddingWeight.t()) : _head.forward(hidden);
     }
 

@@ -393,6 +393,7 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         Decoding.Validate(options, prompts.Rows, onToken);
         using var threads = TorchRuntime.UseThreads(options.IntraOpThreads);
         using var noGrad = no_grad();
+        using var fused = Model.FuseProjections();
         using var scope = NewDisposeScope();
         int g = options.NumReturnSequences;
         using var expanded = Expand(images, prompts);

@@ -31,7 +31,7 @@ public sealed class DecoderBlock : nn.Module
 
     /// <summary>Fuses the block's q/k/v and gate/up projections for passes without gradient until disposed.</summary>
     /// <returns>The unfusers.</returns>
-    internal IEnumerable<IDisposable?> FuseProjections() => new[] { _attn.FuseProjections(), _mlp.FuseProjections() };
+    internal IEnumerable<IDisposable?> FuseProjections() => _attn.FuseProjections().Concat(_mlp.FuseProjections());
 
     /// <summary>Runs the block.</summary>
     /// <param name="x">Inputs [B, T, C].</param>

@@ -23,6 +23,7 @@ public sealed class TinyVlm : nn.Module
     private readonly RmsNorm _norm;
     [ComponentName(Name = "rotary")]
     private readonly RotaryEmbedding _rotary;
+    private readonly FusedProjection _logits;
 
     /// <summary>Creates the model with random weights (seed libtorch first for reproducibility).</summary>
     /// <param name="config">The configuration.</param>
@@ -47,6 +48,7 @@ public sealed class TinyVlm : nn.Module
         }
 
         RegisterComponents();
+        _logits = new FusedProjection(() => _embed.weight!);
     }
 
     /// <summary>The configuration.</summary>
@@ -66,7 +68,7 @@ public sealed class TinyVlm : nn.Module
     /// <returns>The unfuser.</returns>
     public IDisposable FuseProjections()
     {
-        var parts = _layers.SelectMany(l => l.FuseProjections()).Where(d => d is not null).ToList();
+        var parts = _layers.SelectMany(l => l.FuseProjections()).Append(_logits.Fuse()).Where(d => d is not null).ToList();
         return new Unfuser(parts!);
     }
 
@@ -172,7 +174,7 @@ public sealed class TinyVlm : nn.Module
     /// <summary>Projects hidden states onto the vocabulary (the tied embeddings).</summary>
     /// <param name="hidden">[..., C].</param>
     /// <returns>[..., V] logits.</returns>
-    internal Tensor Logits(Tensor hidden) => hidden.matmul(_embed.weight!.t());
+    internal Tensor Logits(Tensor hidden) => hidden.matmul(_logits.Weight ?? _embed.weight!.t());
 
     /// <summary>Decodes new tokens [B, T] against the cache (which it extends). Returns their logits [B, T, V].</summary>
     /// <param name="ids">New token ids.</param>
