@@ -14,7 +14,10 @@ public static class PhaseBreakdown
 {
     private static readonly string[] Phases = { "step_time", "time/generation", "time/reward", "time/reference_logprobs", "time/backward" };
 
-    /// <summary>Times rollouts of one version alone in this process (the fixed batch, seeded); prints the median.</summary>
+    /// <summary>
+    /// Times rollouts of one version alone in this process (the first four training questions of the benchmarks'
+    /// 400-question set, one seed per run); prints the median.
+    /// </summary>
     /// <param name="version">current or baseline.</param>
     /// <param name="policyName">built-in or qwen-tiny.</param>
     /// <param name="runs">Measured runs (after one warm-up run).</param>
@@ -23,7 +26,7 @@ public static class PhaseBreakdown
     public static int RolloutsAlone(string version, string policyName, int runs, TextWriter log)
     {
         string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-bench-solo-" + Guid.NewGuid().ToString("N")[..8]);
-        SyntheticDatasetWriter.Write(folder, new SyntheticDatasetOptions { Count = 40, Seed = 3 });
+        SyntheticDatasetWriter.Write(folder, new SyntheticDatasetOptions { Count = 400, Seed = 3 });
         try
         {
             using var workloads = LibraryVersions.Create(version, policyName == "built-in" ? BuiltInPolicy.Folder() : policyName, Path.Combine(folder, "train.json"), 4, 8, 64, 0.04);

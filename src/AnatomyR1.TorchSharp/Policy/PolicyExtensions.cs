@@ -12,18 +12,6 @@ public static class PolicyExtensions
         return policy.TrainableParameters().Sum(p => p.numel());
     }
 
-    /// <summary>
-    /// Number of parameter values of the whole model where the policy exposes its module tree
-    /// (<see cref="IVisionLanguagePolicy.AdapterModel"/>), frozen ones included; otherwise of its trainable parameters.
-    /// </summary>
-    /// <param name="policy">The policy.</param>
-    /// <returns>The count.</returns>
-    public static long ParameterCountOf(this IVisionLanguagePolicy policy)
-    {
-        ArgumentNullException.ThrowIfNull(policy);
-        return (policy.AdapterModel?.parameters() ?? policy.TrainableParameters()).Sum(p => p.numel());
-    }
-
     /// <summary>The policy's prompt for a sample's question and options.</summary>
     /// <param name="policy">The policy.</param>
     /// <param name="sample">The sample.</param>
