@@ -23,10 +23,17 @@ public sealed class RotaryEmbedding : nn.Module
         using var scope = NewDisposeScope();
         var inv = 1.0 / pow(theta, arange(0, headDim, 2, dtype: float64) / headDim);
         var angles = outer(arange(maxPositions, dtype: float64), inv).to_type(float32);
-        _tables = new[] { angles.cos().DetachFromDisposeScope(), angles.sin().DetachFromDisposeScope() };
+        // Full-width tables for the rotate-half form: cos·[x1, x2] + [−sin, sin]·[x2, x1] gives (x1·cos − x2·sin,
+        // x2·cos + x1·sin) with the same floating-point results as rotating the halves separately.
+        var cos = angles.cos();
+        var sin = angles.sin();
+        _tables = new[] { cat(new[] { cos, cos }, -1).DetachFromDisposeScope(), cat(new[] { sin.neg(), sin }, -1).DetachFromDisposeScope() };
     }
 
-    /// <summary>The cosine and sine tables for <paramref name="positions"/> [B, T], shaped [B, 1, T, D/2] for broadcasting over heads.</summary>
+    /// <summary>
+    /// The cosine and signed sine tables for <paramref name="positions"/> [B, T], shaped [B, 1, T, D] for broadcasting
+    /// over heads: <c>[cos, cos]</c> and <c>[−sin, sin]</c> of each position's angles.
+    /// </summary>
     /// <param name="positions">Position of each token.</param>
     /// <returns>Cosines and sines.</returns>
     public (Tensor Cos, Tensor Sin) Angles(Tensor positions)
@@ -48,15 +55,14 @@ public sealed class RotaryEmbedding : nn.Module
 
     /// <summary>Rotates <paramref name="x"/> [B, H, T, D] by precomputed angles (see <see cref="Angles"/>).</summary>
     /// <param name="x">Queries or keys.</param>
-    /// <param name="angles">Cosines and sines [B, 1, T, D/2].</param>
+    /// <param name="angles">Cosines and signed sines [B, 1, T, D].</param>
     /// <returns>The rotated tensor.</returns>
     public static Tensor Apply(Tensor x, (Tensor Cos, Tensor Sin) angles)
     {
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
-        var x1 = x.narrow(-1, 0, half);
-        var x2 = x.narrow(-1, half, half);
-        return cat(new[] { (x1 * angles.Cos).Minus(x2 * angles.Sin), (x2 * angles.Cos).Plus(x1 * angles.Sin) }, -1).MoveToOuterDisposeScope();
+        var swapped = cat(new[] { x.narrow(-1, half, half), x.narrow(-1, 0, half) }, -1);
+        return (x * angles.Cos).Plus(swapped * angles.Sin).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />
