@@ -105,9 +105,12 @@ public static class Decoding
                 break;
             }
 
-            if (check && keepRows is not null && decoded - (n - ended) >= Math.Max(1, decoded / 8))
+            long alive = n - ended;
+            if (check && keepRows is not null && alive > 0 && (decoded - alive) * (options.MaxNewTokens - step - 1L) > alive)
             {
-                // An eighth or more of the decoded rows have ended: keep decoding only the others.
+                // Keep decoding only the rows that have not ended, when that saves more work than it costs: dropping
+                // r rows saves about r row-steps per remaining step, while the cache copy costs about one row-step
+                // per kept row.
                 using var compactScope = NewDisposeScope();
                 var stillAlive = (active is null ? finished : finished.index_select(0, active)).logical_not();
                 var local = stillAlive.nonzero().squeeze(1);
@@ -115,7 +118,7 @@ public static class Decoding
                 var kept = (active is null ? local : active.index_select(0, local)).MoveToOuterDisposeScope();
                 active?.Dispose();
                 active = kept;
-                decoded = n - ended;
+                decoded = alive;
                 if (fullLogits is null)
                 {
                     fullLogits = logits.clone().MoveToOuterDisposeScope();
