@@ -105,8 +105,8 @@ public static class Decoding
                 break;
             }
 
-            long alive = n - ended;
-            if (check && keepRows is not null && alive > 0 && (decoded - alive) * (options.MaxNewTokens - step - 1L) > alive)
+            long remaining = n - ended;
+            if (check && keepRows is not null && remaining > 0 && (decoded - remaining) * (options.MaxNewTokens - step - 1L) > remaining)
             {
                 // Keep decoding only the rows that have not ended, when that saves more work than it costs: dropping
                 // r rows saves about r row-steps per remaining step, while the cache copy costs about one row-step
@@ -118,7 +118,7 @@ public static class Decoding
                 var kept = (active is null ? local : active.index_select(0, local)).MoveToOuterDisposeScope();
                 active?.Dispose();
                 active = kept;
-                decoded = alive;
+                decoded = remaining;
                 if (fullLogits is null)
                 {
                     fullLogits = logits.clone().MoveToOuterDisposeScope();
