@@ -14,8 +14,7 @@ namespace AnatomyR1.Benchmarks.Driver;
 public sealed class WorkloadDriver : IDisposable
 {
     private readonly IVisionLanguagePolicy _policy;
-    private readonly ImageBatch _images;
-    private readonly TokenBatch _prompts;
+    private readonly List<(ImageBatch Images, TokenBatch Prompts)> _batches = new();
     private readonly GrpoSession _session;
     private readonly int _generations;
     private readonly int _maxNewTokens;
@@ -34,9 +33,13 @@ public sealed class WorkloadDriver : IDisposable
         _generations = generations;
         _maxNewTokens = maxNewTokens;
         var samples = VqaDataLoader.Load(trainJson).Samples;
-        var first = samples.Take(batchSize).ToList();
-        _images = _policy.ImageProcessor.Collate(first.Select(s => _policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList(), _policy.Device);
-        _prompts = _policy.EncodePrompts(first.Select(s => _policy.FormatPrompt(s)).ToList());
+        for (int b = 0; b < RolloutBatches; b++)
+        {
+            var part = samples.Skip(b * batchSize).Take(batchSize).ToList();
+            _batches.Add((_policy.ImageProcessor.Collate(part.Select(s => _policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList(), _policy.Device),
+                _policy.EncodePrompts(part.Select(s => _policy.FormatPrompt(s)).ToList())));
+        }
+
         var options = new GrpoOptions
         {
             Steps = int.MaxValue,
@@ -51,12 +54,19 @@ public sealed class WorkloadDriver : IDisposable
         _session = new GrpoSession(_policy, samples.Select(s => new GrpoExample(s)).ToList(), options);
     }
 
-    /// <summary>Samples G completions for each prompt of the fixed batch (temperature 1, seeded).</summary>
-    /// <param name="seed">Sampling seed.</param>
+    /// <summary>Prompt batches <see cref="Generate"/> cycles through (the first 8 × batch size training questions).</summary>
+    public const int RolloutBatches = 8;
+
+    /// <summary>
+    /// Samples G completions for each prompt of batch <c>seed mod 8</c> of the first questions (temperature 1, seeded),
+    /// so that consecutive seeds cover batches whose completions end early and batches whose completions run long.
+    /// </summary>
+    /// <param name="seed">Sampling seed (non-negative).</param>
     /// <returns>The completions' token ids, row by row (padding left out).</returns>
     public int[][] Generate(long seed)
     {
-        using var result = _policy.Generate(_images, _prompts, new GenerationOptions { NumReturnSequences = _generations, MaxNewTokens = _maxNewTokens, Seed = seed });
+        var (images, prompts) = _batches[(int)(seed % RolloutBatches)];
+        using var result = _policy.Generate(images, prompts, new GenerationOptions { NumReturnSequences = _generations, MaxNewTokens = _maxNewTokens, Seed = seed });
         long[] ids = result.Completions.Ids.cpu().data<long>().ToArray();
         long[] mask = result.Completions.Mask.cpu().data<long>().ToArray();
         int width = (int)result.Completions.Length;
@@ -77,8 +87,12 @@ public sealed class WorkloadDriver : IDisposable
     public void Dispose()
     {
         _session.Dispose();
-        _images.Dispose();
-        _prompts.Dispose();
+        foreach (var (images, prompts) in _batches)
+        {
+            images.Dispose();
+            prompts.Dispose();
+        }
+
         _policy.Dispose();
     }
 }

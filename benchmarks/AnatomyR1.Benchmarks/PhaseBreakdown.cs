@@ -15,7 +15,7 @@ public static class PhaseBreakdown
     private static readonly string[] Phases = { "step_time", "time/generation", "time/reward", "time/reference_logprobs", "time/backward" };
 
     /// <summary>
-    /// Times rollouts of one version alone in this process (the first four training questions of the benchmarks'
+    /// Times rollouts of one version alone in this process (the driver's 8 prompt batches of four training questions from the benchmarks'
     /// 400-question set, one seed per run); prints the median.
     /// </summary>
     /// <param name="version">current or baseline.</param>
@@ -94,7 +94,7 @@ public static class PhaseBreakdown
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {phase} | {b:F1} | {c:F1} | {b / c:F2}× |"));
             }
 
-            // Rollouts alone (the fixed prompt batch, seeded), interleaved the same way.
+            // Rollouts alone (the driver's 8 prompt batches in turn, seeded), interleaved the same way.
             var rollouts = new Dictionary<string, List<double>> { ["baseline"] = new(), ["current"] = new() };
             for (int i = 0; i < steps + 1; i++)
             {
@@ -110,7 +110,7 @@ public static class PhaseBreakdown
             }
 
             double rolloutBaseline = rollouts["baseline"].Order().ElementAt(steps / 2), rolloutCurrent = rollouts["current"].Order().ElementAt(steps / 2);
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| rollouts alone (fixed batch) | {rolloutBaseline:F1} | {rolloutCurrent:F1} | {rolloutBaseline / rolloutCurrent:F2}× |"));
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| rollouts alone (8 prompt batches in turn) | {rolloutBaseline:F1} | {rolloutCurrent:F1} | {rolloutBaseline / rolloutCurrent:F2}× |"));
             double rb = samples["baseline"].Average(m => m["reward"]), rc = samples["current"].Average(m => m["reward"]);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mean reward over the measured steps: baseline {rb:F4}, current {rc:F4}"));
             return 0;

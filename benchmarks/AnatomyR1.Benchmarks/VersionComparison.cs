@@ -7,7 +7,7 @@ namespace AnatomyR1.Benchmarks;
 
 /// <summary>
 /// This checkout against an earlier build of the library (see <see cref="LibraryVersions"/>), in one BenchmarkDotNet
-/// run: sampled rollouts (B = 4 prompts × G = 8, at most 64 new tokens, temperature 1) and one full GRPO step
+/// run: sampled rollouts (B = 4 prompts × G = 8, at most 64 new tokens, temperature 1, cycling through 8 prompt batches) and one full GRPO step
 /// (the same batch shape, β = 0.04, AdamW), on the built-in policy and on the tiny Qwen2.5-VL preset. The ratio
 /// column compares each version with <c>baseline</c>. Before measuring, the setup checks that both versions sample
 /// the same completions for the same seeds (a faster version that changed the samples would not be comparable).
@@ -19,6 +19,7 @@ public class VersionComparison
 {
     private LibraryVersions.Workloads _workloads = null!;
     private string _folder = null!;
+    private long _rollout;
 
     /// <summary>The library build.</summary>
     [Params("baseline", "current")]
@@ -50,10 +51,14 @@ public class VersionComparison
         Directory.Delete(_folder, recursive: true);
     }
 
-    /// <summary>B = 4 × G = 8 sampled completions of at most 64 tokens.</summary>
+    /// <summary>
+    /// B = 4 × G = 8 sampled completions of at most 64 tokens, cycling through 8 prompt batches and seeds (the same
+    /// sequence for both versions), so that the time averages over batches whose completions end early and batches
+    /// whose completions run to the limit.
+    /// </summary>
     /// <returns>Tokens generated.</returns>
     [Benchmark]
-    public long Rollouts() => _workloads.Generate(11).Sum(row => (long)row.Length);
+    public long Rollouts() => _workloads.Generate(_rollout++ % 8).Sum(row => (long)row.Length);
 
     /// <summary>One GRPO step (rollouts, rewards, reference and update passes, AdamW).</summary>
     /// <returns>The step's mean reward.</returns>

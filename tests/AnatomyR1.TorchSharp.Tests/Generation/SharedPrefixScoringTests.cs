@@ -64,6 +64,17 @@ public sealed class SharedPrefixScoringTests(ITestOutputHelper output)
             Assert.True(gradientScale > 0, "gradients flowed");
             Assert.True(gradientGap <= 1e-4 * Math.Max(1, gradientScale), $"gradients differ by {gradientGap} (largest {gradientScale})");
             Assert.Equal(separateGrads.Count, sharedGrads.Count);
+
+            // Without gradient (the reference pass), scoring runs with the fused projections: the same values.
+            Tensor noGradLogProbs;
+            using (no_grad())
+            {
+                noGradLogProbs = policy.CompletionLogProbs(images, promptBatch, completionBatch, temperature: 0.9);
+            }
+
+            double noGradGap = (noGradLogProbs - sharedLogProbs).abs().max().item<float>();
+            output.WriteLine($"{policyName}: max |Δ log p| without gradient (fused projections) {noGradGap:E2}");
+            Assert.True(noGradGap <= 1e-5, $"scoring without gradient differs by {noGradGap}");
         }
         finally
         {

@@ -359,6 +359,8 @@ public sealed class QwenVLPolicy : IVisionLanguagePolicy
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(completions);
         using var scope = NewDisposeScope();
+        // Passes without gradient (the reference pass, stored old log-probabilities) use the fused projections too.
+        using var fused = is_grad_enabled() ? null : Model.FuseProjections();
         var plan = ShareScoringPrefix ? SharedPrefixPlan.Of(images.Images, prompts) : null;
         if (plan is null)
         {

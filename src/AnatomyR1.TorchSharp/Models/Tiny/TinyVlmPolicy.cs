@@ -238,6 +238,8 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(completions);
         using var scope = NewDisposeScope();
+        // Passes without gradient (the reference pass, stored old log-probabilities) use the fused projections too.
+        using var fused = is_grad_enabled() ? null : Model.FuseProjections();
         var plan = ShareScoringPrefix && images is not null ? SharedPrefixPlan.Of(images, prompts) : null;
         Tensor states;
         if (plan is null)
