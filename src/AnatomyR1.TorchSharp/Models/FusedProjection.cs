@@ -58,6 +58,24 @@ internal sealed class FusedProjection
         }
     }
 
+    /// <summary>One disposer for the unfusers of several projections (null entries are projections that were not fused).</summary>
+    /// <param name="unfusers">The unfusers.</param>
+    /// <returns>A disposer that unfuses them all.</returns>
+    public static IDisposable Together(IEnumerable<IDisposable?> unfusers) => new All(unfusers.OfType<IDisposable>().ToList());
+
+    private sealed class All(List<IDisposable> parts) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var part in parts)
+            {
+                part.Dispose();
+            }
+
+            parts.Clear();
+        }
+    }
+
     private sealed class Unfuse(FusedProjection owner) : IDisposable
     {
         private bool _done;

@@ -1,4 +1,5 @@
 using AnatomyR1.TorchSharp.Runtime;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AnatomyR1.TorchSharp.Models;
@@ -88,6 +89,35 @@ public sealed class KvCache : IDisposable
         return Capacity > 0
             ? _bias!.narrow(1, 0, l).view(b, 1, 1, l)
             : FixedScalars.AdditiveMask(keyMask.to_type(ScalarType.Bool)).view(b, 1, 1, l);
+    }
+
+    /// <summary>
+    /// What a decode step of <paramref name="tokens"/> new tokens per row needs: their positions [B, T] (continuing from
+    /// <see cref="NextPosition"/>), the key mask with them [B, L + T] (<see cref="ExtendedKeyMask"/>) and the additive
+    /// attention mask [B, 1, T, L + T] (causal among the new tokens; for one token a view of the kept mask).
+    /// </summary>
+    /// <param name="tokens">New tokens per row.</param>
+    /// <returns>Positions, key mask and additive mask.</returns>
+    public (Tensor Positions, Tensor KeyMask, Tensor Bias) NextStep(long tokens)
+    {
+        var next = _nextPosition ?? throw new InvalidOperationException("The cache has not been filled by a prefill yet.");
+        Tensor positions;
+        if (tokens == 1)
+        {
+            positions = next.unsqueeze(1);
+        }
+        else
+        {
+            using var steps = tokens.ToScalar();
+            positions = next.unsqueeze(1).Plus(arange(steps, dtype: ScalarType.Int64, device: next.device).unsqueeze(0));
+        }
+
+        long past = Length;
+        var keyMask = ExtendedKeyMask(tokens);
+        var bias = tokens == 1
+            ? SingleTokenBias(keyMask)
+            : FixedScalars.AdditiveMask(ones(tokens, past + tokens, dtype: ScalarType.Bool, device: next.device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
+        return (positions, keyMask, bias);
     }
 
     /// <summary>Appends a layer's new keys and values [B, H, T, D] and returns all of the layer's [B, H, L + T, D].</summary>

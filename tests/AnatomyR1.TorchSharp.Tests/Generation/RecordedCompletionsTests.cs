@@ -1,8 +1,4 @@
-using System.Globalization;
 using System.Text.Json;
-using AnatomyR1.Data;
-using AnatomyR1.Synthetic;
-using AnatomyR1.TorchSharp.Models.Qwen;
 using AnatomyR1.TorchSharp.Policy;
 using Xunit;
 using Xunit.Abstractions;
@@ -71,62 +67,54 @@ public sealed class RecordedCompletionsTests(ITestOutputHelper output)
 
     private static Dictionary<string, RecordedCase> Record(string policyName)
     {
-        string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-recorded-" + Guid.NewGuid().ToString("N")[..8]);
-        try
+        using var data = new GenerationTestData(30, 5);
+        var samples = data.Samples.Take(3).ToList();
+        using var policy = GenerationTestData.Policy(policyName, qwenSeed: 3);
+        var prepared = samples.Select(s => policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList();
+        using var images = policy.ImageProcessor.Collate(prepared, policy.Device);
+        using var prompts = GenerationTestData.Prompts(policy, samples);
+        var result = new Dictionary<string, RecordedCase>();
+        foreach (var (name, options) in Cases)
         {
-            SyntheticDatasetWriter.Write(folder, new SyntheticDatasetOptions { Count = 30, Seed = 5, TrainFraction = 1, ValidationFraction = 0 });
-            var samples = VqaDataLoader.Load(Path.Combine(folder, "train.json")).Samples.Take(3).ToList();
-            using var policy = policyName == "built-in" ? BuiltInPolicy.Load("cpu") : PolicyRegistry.Create(QwenPresets.Tiny, "cpu", seed: 3);
-            var prepared = samples.Select(s => policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList();
-            using var images = policy.ImageProcessor.Collate(prepared, policy.Device);
-            using var prompts = policy.EncodePrompts(samples.Select(s => policy.FormatPrompt(s)).ToList());
-            var result = new Dictionary<string, RecordedCase>();
+            using var generated = policy.Generate(images, prompts, options);
+            result[name] = RecordedCase.Of(generated);
+        }
+
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ANATOMYR1_RECORD_COMPLETIONS")))
+        {
+            // Settings that must not change what is sampled: one intra-op thread instead of the process's, and
+            // end-of-sequence checks every 5 or 64 tokens instead of every token.
             foreach (var (name, options) in Cases)
             {
-                using var generated = policy.Generate(images, prompts, options);
-                result[name] = RecordedCase.Of(generated);
-            }
-
-            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ANATOMYR1_RECORD_COMPLETIONS")))
-            {
-                // Settings that must not change what is sampled: one intra-op thread instead of the process's, and
-                // end-of-sequence checks every 5 or 64 tokens instead of every token.
-                foreach (var (name, options) in Cases)
+                foreach (var variant in new[] { options with { IntraOpThreads = 1 }, options with { EndCheckInterval = 5 }, options with { EndCheckInterval = 64 } })
                 {
-                    foreach (var variant in new[] { options with { IntraOpThreads = 1 }, options with { EndCheckInterval = 5 }, options with { EndCheckInterval = 64 } })
+                    using var generated = policy.Generate(images, prompts, variant);
+                    var again = RecordedCase.Of(generated);
+                    var first = result[name];
+                    for (int r = 0; r < first.Ids.Length; r++)
                     {
-                        using var generated = policy.Generate(images, prompts, variant);
-                        var again = RecordedCase.Of(generated);
-                        var first = result[name];
-                        for (int r = 0; r < first.Ids.Length; r++)
-                        {
-                            Assert.True(first.Ids[r].SequenceEqual(again.Ids[r]), $"{policyName} {name} with {variant.IntraOpThreads} thread(s), end check every {variant.EndCheckInterval}: row {r} differs");
-                            Assert.True(Math.Abs(first.LogProbSums[r] - again.LogProbSums[r]) < 1e-4, $"{policyName} {name}: log-probability {again.LogProbSums[r]} vs {first.LogProbSums[r]}");
-                        }
-
-                        Assert.Equal(first.Truncated, again.Truncated);
-                        Assert.Equal(generated.Completions.Length, first.Ids.Max(r => r.Length));
+                        Assert.True(first.Ids[r].SequenceEqual(again.Ids[r]), $"{policyName} {name} with {variant.IntraOpThreads} thread(s), end check every {variant.EndCheckInterval}: row {r} differs");
+                        Assert.True(Math.Abs(first.LogProbSums[r] - again.LogProbSums[r]) < 1e-4, $"{policyName} {name}: log-probability {again.LogProbSums[r]} vs {first.LogProbSums[r]}");
                     }
+
+                    Assert.Equal(first.Truncated, again.Truncated);
+                    Assert.Equal(generated.Completions.Length, first.Ids.Max(r => r.Length));
                 }
             }
-
-            // Streaming: one prompt, one sequence, the callback sees every token.
-            using var firstImage = policy.ImageProcessor.Collate(prepared.Take(1).ToList(), policy.Device);
-            using var firstPrompt = policy.EncodePrompts(new[] { policy.FormatPrompt(samples[0]) });
-            var streamed = new List<int>();
-            using (var stream = policy.Generate(firstImage, firstPrompt, new GenerationOptions { MaxNewTokens = 40, Temperature = 1.0, Seed = 11 }, id => { streamed.Add(id); return true; }))
-            {
-                var one = RecordedCase.Of(stream);
-                Assert.Equal(one.Ids[0], streamed.Take(one.Ids[0].Length).ToArray());
-                result["streamed"] = one;
-            }
-
-            return result;
         }
-        finally
+
+        // Streaming: one prompt, one sequence, the callback sees every token.
+        using var firstImage = policy.ImageProcessor.Collate(prepared.Take(1).ToList(), policy.Device);
+        using var firstPrompt = policy.EncodePrompts(new[] { policy.FormatPrompt(samples[0]) });
+        var streamed = new List<int>();
+        using (var stream = policy.Generate(firstImage, firstPrompt, new GenerationOptions { MaxNewTokens = 40, Temperature = 1.0, Seed = 11 }, id => { streamed.Add(id); return true; }))
         {
-            Directory.Delete(folder, recursive: true);
+            var one = RecordedCase.Of(stream);
+            Assert.Equal(one.Ids[0], streamed.Take(one.Ids[0].Length).ToArray());
+            result["streamed"] = one;
         }
+
+        return result;
     }
 
     /// <summary>One setting's completions: ids without padding, per-row log-probability sums, truncation flags.</summary>

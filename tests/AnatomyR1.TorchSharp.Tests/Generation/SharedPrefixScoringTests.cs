@@ -1,5 +1,3 @@
-using AnatomyR1.Data;
-using AnatomyR1.Synthetic;
 using AnatomyR1.TorchSharp.Models.Qwen;
 using AnatomyR1.TorchSharp.Models.Tiny;
 using AnatomyR1.TorchSharp.Policy;
@@ -23,63 +21,55 @@ public sealed class SharedPrefixScoringTests(ITestOutputHelper output)
     [InlineData("qwen-tiny")]
     public void SharedPrefixScoresAndGradientsEqualSeparatePasses(string policyName)
     {
-        string folder = Path.Combine(Path.GetTempPath(), "anatomyr1-shared-scoring-" + Guid.NewGuid().ToString("N")[..8]);
-        try
+        using var data = new GenerationTestData(20, 6);
+        var samples = data.Samples;
+        using var policy = GenerationTestData.Policy(policyName, qwenSeed: 5);
+        var prepared = samples.Take(3).Select(s => policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList();
+        // Rows: group 0 (sample 0 ×3), group 1 (sample 1 ×3), group 2 (sample 2: two rows of its question, one of
+        // another question form on the same image).
+        var rowImages = new[] { 0, 0, 0, 1, 1, 1, 2, 2, 2 }.Select(i => prepared[i]).ToList();
+        var prompts = new[] { 0, 0, 0, 1, 1, 1, 2, 2 }.Select(i => policy.FormatPrompt(samples[i])).ToList();
+        prompts.Add(policy.FormatPrompt("Which anatomy is the largest in the frame?", samples[2].Options));
+        var completions = Enumerable.Range(0, 9).Select(r => string.Join(' ', samples[r % 3].TargetCompletion.Split(' ').Take(4 + (3 * r)))).ToList();
+        using var images = policy.ImageProcessor.Collate(rowImages, policy.Device);
+        using var promptBatch = policy.EncodePrompts(prompts);
+        using var completionBatch = policy.EncodeCompletions(completions);
+        var plan = SharedPrefixPlan.Of(images.Images, promptBatch);
+        Assert.NotNull(plan);
+        Assert.Equal(4, plan!.UniqueCount);
+
+        manual_seed(3);
+        using var weights = rand(completionBatch.Ids.shape);
+        var (sharedLogProbs, sharedEntropy, sharedGrads) = Score(policy, images, promptBatch, completionBatch, weights, share: true);
+        var (separateLogProbs, separateEntropy, separateGrads) = Score(policy, images, promptBatch, completionBatch, weights, share: false);
+        double logProbGap = (sharedLogProbs - separateLogProbs).abs().max().item<float>();
+        double entropyGap = (sharedEntropy - separateEntropy).abs().max().item<float>();
+        double gradientGap = 0, gradientScale = 0;
+        foreach (var (name, separate) in separateGrads)
         {
-            SyntheticDatasetWriter.Write(folder, new SyntheticDatasetOptions { Count = 20, Seed = 6, TrainFraction = 1, ValidationFraction = 0 });
-            var samples = VqaDataLoader.Load(Path.Combine(folder, "train.json")).Samples;
-            using var policy = policyName == "built-in" ? BuiltInPolicy.Load("cpu") : PolicyRegistry.Create(QwenPresets.Tiny, "cpu", seed: 5);
-            var prepared = samples.Take(3).Select(s => policy.ImageProcessor.Prepare(PolicyImage.FromFile(s.ImagePath))).ToList();
-            // Rows: group 0 (sample 0 ×3), group 1 (sample 1 ×3), group 2 (sample 2: two rows of its question, one of
-            // another question form on the same image).
-            var rowImages = new[] { 0, 0, 0, 1, 1, 1, 2, 2, 2 }.Select(i => prepared[i]).ToList();
-            var prompts = new[] { 0, 0, 0, 1, 1, 1, 2, 2 }.Select(i => policy.FormatPrompt(samples[i])).ToList();
-            prompts.Add(policy.FormatPrompt("Which anatomy is the largest in the frame?", samples[2].Options));
-            var completions = Enumerable.Range(0, 9).Select(r => string.Join(' ', samples[r % 3].TargetCompletion.Split(' ').Take(4 + (3 * r)))).ToList();
-            using var images = policy.ImageProcessor.Collate(rowImages, policy.Device);
-            using var promptBatch = policy.EncodePrompts(prompts);
-            using var completionBatch = policy.EncodeCompletions(completions);
-            var plan = SharedPrefixPlan.Of(images.Images, promptBatch);
-            Assert.NotNull(plan);
-            Assert.Equal(4, plan!.UniqueCount);
-
-            manual_seed(3);
-            using var weights = rand(completionBatch.Ids.shape);
-            var (sharedLogProbs, sharedEntropy, sharedGrads) = Score(policy, images, promptBatch, completionBatch, weights, share: true);
-            var (separateLogProbs, separateEntropy, separateGrads) = Score(policy, images, promptBatch, completionBatch, weights, share: false);
-            double logProbGap = (sharedLogProbs - separateLogProbs).abs().max().item<float>();
-            double entropyGap = (sharedEntropy - separateEntropy).abs().max().item<float>();
-            double gradientGap = 0, gradientScale = 0;
-            foreach (var (name, separate) in separateGrads)
-            {
-                gradientGap = Math.Max(gradientGap, (sharedGrads[name] - separate).abs().max().item<float>());
-                gradientScale = Math.Max(gradientScale, separate.abs().max().item<float>());
-            }
-
-            output.WriteLine($"{policyName}: {plan.UniqueCount} prefixes for 9 rows; max |Δ log p| {logProbGap:E2}, max |Δ entropy| {entropyGap:E2}, " +
-                $"max |Δ gradient| {gradientGap:E2} (largest gradient {gradientScale:E2}) over {separateGrads.Count} parameters");
-            Assert.True(sharedLogProbs.abs().sum().item<float>() > 1, "the completions were scored");
-            Assert.True(logProbGap < 1e-4, $"log-probabilities differ by {logProbGap}");
-            Assert.True(entropyGap < 1e-4, $"entropies differ by {entropyGap}");
-            Assert.True(gradientScale > 0, "gradients flowed");
-            Assert.True(gradientGap <= 1e-4 * Math.Max(1, gradientScale), $"gradients differ by {gradientGap} (largest {gradientScale})");
-            Assert.Equal(separateGrads.Count, sharedGrads.Count);
-
-            // Without gradient (the reference pass), scoring runs with the fused projections: the same values.
-            Tensor noGradLogProbs;
-            using (no_grad())
-            {
-                noGradLogProbs = policy.CompletionLogProbs(images, promptBatch, completionBatch, temperature: 0.9);
-            }
-
-            double noGradGap = (noGradLogProbs - sharedLogProbs).abs().max().item<float>();
-            output.WriteLine($"{policyName}: max |Δ log p| without gradient (fused projections) {noGradGap:E2}");
-            Assert.True(noGradGap <= 1e-5, $"scoring without gradient differs by {noGradGap}");
+            gradientGap = Math.Max(gradientGap, (sharedGrads[name] - separate).abs().max().item<float>());
+            gradientScale = Math.Max(gradientScale, separate.abs().max().item<float>());
         }
-        finally
+
+        output.WriteLine($"{policyName}: {plan.UniqueCount} prefixes for 9 rows; max |Δ log p| {logProbGap:E2}, max |Δ entropy| {entropyGap:E2}, " +
+            $"max |Δ gradient| {gradientGap:E2} (largest gradient {gradientScale:E2}) over {separateGrads.Count} parameters");
+        Assert.True(sharedLogProbs.abs().sum().item<float>() > 1, "the completions were scored");
+        Assert.True(logProbGap < 1e-4, $"log-probabilities differ by {logProbGap}");
+        Assert.True(entropyGap < 1e-4, $"entropies differ by {entropyGap}");
+        Assert.True(gradientScale > 0, "gradients flowed");
+        Assert.True(gradientGap <= 1e-4 * Math.Max(1, gradientScale), $"gradients differ by {gradientGap} (largest {gradientScale})");
+        Assert.Equal(separateGrads.Count, sharedGrads.Count);
+
+        // Without gradient (the reference pass), scoring runs with the fused projections: the same values.
+        Tensor noGradLogProbs;
+        using (no_grad())
         {
-            Directory.Delete(folder, recursive: true);
+            noGradLogProbs = policy.CompletionLogProbs(images, promptBatch, completionBatch, temperature: 0.9);
         }
+
+        double noGradGap = (noGradLogProbs - sharedLogProbs).abs().max().item<float>();
+        output.WriteLine($"{policyName}: max |Δ log p| without gradient (fused projections) {noGradGap:E2}");
+        Assert.True(noGradGap <= 1e-5, $"scoring without gradient differs by {noGradGap}");
     }
 
     private static (Tensor LogProbs, Tensor Entropy, Dictionary<string, Tensor> Gradients) Score(IVisionLanguagePolicy policy, ImageBatch images, TokenBatch prompts, TokenBatch completions, Tensor weights, bool share)

@@ -159,22 +159,7 @@ public sealed class QwenVLModel : nn.Module
         using var scope = NewDisposeScope();
         long b = ids.shape[0], t = ids.shape[1];
         var device = ids.device;
-        Tensor positions;
-        if (t == 1)
-        {
-            positions = cache.NextPosition.unsqueeze(1);
-        }
-        else
-        {
-            using var steps = t.ToScalar();
-            positions = cache.NextPosition.unsqueeze(1).Plus(arange(steps, dtype: ScalarType.Int64, device: device).unsqueeze(0));
-        }
-
-        var keyMask = cache.ExtendedKeyMask(t);
-        long past = cache.Length;
-        var bias = t == 1
-            ? cache.SingleTokenBias(keyMask)
-            : FixedScalars.AdditiveMask(ones(t, past + t, dtype: ScalarType.Bool, device: device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
+        var (positions, keyMask, bias) = cache.NextStep(t);
         var embeddings = _text.Embed(ids);
         var (cos, sin) = QwenRotary.Multimodal(positions.unsqueeze(0).expand(3, b, t), InverseFrequencies(device), Config.Text.MropeSection, embeddings.dtype);
         var hidden = _text.Forward(embeddings, cos, sin, bias, cache);
@@ -187,20 +172,7 @@ public sealed class QwenVLModel : nn.Module
     /// the result is disposed: generation does this; layers with a bias or a LoRA adapter stay as they are.
     /// </summary>
     /// <returns>The unfuser.</returns>
-    public IDisposable FuseProjections() => new Unfuser(_text.FuseProjections().Append(_logits.Fuse()).ToList());
-
-    private sealed class Unfuser(List<IDisposable?> parts) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var part in parts)
-            {
-                part?.Dispose();
-            }
-
-            parts.Clear();
-        }
-    }
+    public IDisposable FuseProjections() => FusedProjection.Together(_text.FuseProjections().Append(_logits.Fuse()));
 
     /// <summary>Projects hidden states onto the vocabulary (the tied embeddings or <c>lm_head</c>).</summary>
     /// <param name="hidden">[..., width].</param>

@@ -66,24 +66,7 @@ public sealed class TinyVlm : nn.Module
     /// gradient, until the result is disposed (generation does this; layers with LoRA adapters stay separate).
     /// </summary>
     /// <returns>The unfuser.</returns>
-    public IDisposable FuseProjections()
-    {
-        var parts = _layers.SelectMany(l => l.FuseProjections()).Append(_logits.Fuse()).Where(d => d is not null).ToList();
-        return new Unfuser(parts!);
-    }
-
-    private sealed class Unfuser(List<IDisposable?> parts) : IDisposable
-    {
-        public void Dispose()
-        {
-            foreach (var part in parts)
-            {
-                part?.Dispose();
-            }
-
-            parts.Clear();
-        }
-    }
+    public IDisposable FuseProjections() => FusedProjection.Together(_layers.SelectMany(l => l.FuseProjections()).Append(_logits.Fuse()));
 
     /// <summary>The vision encoder (for freezing it).</summary>
     public GridImageEncoder Vision => _vision;
@@ -149,28 +132,6 @@ public sealed class TinyVlm : nn.Module
         return hidden.MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Runs completions [N, Tc] after prompts whose image and prefix are computed once (<see cref="Prefill"/> of the
-    /// distinct prompt rows into a growing <paramref name="cache"/>, then <see cref="KvCache.Expand"/> or a row
-    /// gather). Returns the final hidden states [N, Tc, C] of the completion tokens (differentiable, also through the
-    /// shared prefix).
-    /// </summary>
-    /// <param name="completionIds">Completion ids [N, Tc] (right-padded).</param>
-    /// <param name="cache">The prefix cache, already holding N rows.</param>
-    /// <returns>Hidden states.</returns>
-    internal Tensor ContinueHidden(Tensor completionIds, KvCache cache)
-    {
-        using var scope = NewDisposeScope();
-        long b = completionIds.shape[0], t = completionIds.shape[1];
-        using var steps = t.ToScalar();
-        var positions = cache.NextPosition!.unsqueeze(1).Plus(arange(steps, dtype: int64, device: completionIds.device).unsqueeze(0));
-        var keyMask = cache.ExtendedKeyMask(t);
-        long past = cache.Length;
-        var allowed = ones(t, past + t, dtype: ScalarType.Bool, device: completionIds.device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1);
-        var hidden = Run(_embed.forward(completionIds), positions, FixedScalars.AdditiveMask(allowed).unsqueeze(1), cache);
-        return hidden.MoveToOuterDisposeScope();
-    }
-
     /// <summary>Projects hidden states onto the vocabulary (the tied embeddings).</summary>
     /// <param name="hidden">[..., C].</param>
     /// <returns>[..., V] logits.</returns>
@@ -188,26 +149,24 @@ public sealed class TinyVlm : nn.Module
         }
 
         using var scope = NewDisposeScope();
-        long b = ids.shape[0], t = ids.shape[1];
-        Tensor positions;
-        if (t == 1)
-        {
-            positions = cache.NextPosition!.unsqueeze(1);
-        }
-        else
-        {
-            using var steps = t.ToScalar();
-            positions = cache.NextPosition!.unsqueeze(1).Plus(arange(steps, dtype: int64, device: ids.device).unsqueeze(0));
-        }
+        return Logits(DecodeHidden(ids, cache)).MoveToOuterDisposeScope();
+    }
 
-        var keyMask = cache.ExtendedKeyMask(t);
-        long past = cache.Length;
-        var bias = t == 1
-            ? cache.SingleTokenBias(keyMask)
-            : FixedScalars.AdditiveMask(ones(t, past + t, dtype: ScalarType.Bool, device: ids.device).tril(past).unsqueeze(0) & keyMask.to_type(ScalarType.Bool).unsqueeze(1)).unsqueeze(1);
+    /// <summary>
+    /// Runs new tokens [N, T] against the cache (which it extends) and returns their final hidden states [N, T, C]:
+    /// decoding, and the completions of shared-prefix scoring (differentiable through a growing cache).
+    /// </summary>
+    /// <param name="ids">New token ids.</param>
+    /// <param name="cache">The cache from a prefill.</param>
+    /// <returns>Hidden states.</returns>
+    internal Tensor DecodeHidden(Tensor ids, KvCache cache)
+    {
+        using var scope = NewDisposeScope();
+        long t = ids.shape[1];
+        var (positions, keyMask, bias) = cache.NextStep(t);
         var hidden = Run(_embed.forward(ids), positions, bias, cache);
         cache.SetState(keyMask, positions.select(1, t - 1).PlusOne());
-        return Logits(hidden).MoveToOuterDisposeScope();
+        return hidden.MoveToOuterDisposeScope();
     }
 
     private Tensor Run(Tensor x, Tensor positions, Tensor mask, KvCache? cache)

@@ -259,7 +259,7 @@ public sealed class TinyVlmPolicy : IVisionLanguagePolicy
             var first = last.index_select(0, rows);
             states = completions.Length == 1
                 ? first
-                : cat(new[] { first, Model.ContinueHidden(completions.Ids.narrow(1, 0, completions.Length - 1), cache) }, 1);
+                : cat(new[] { first, Model.DecodeHidden(completions.Ids.narrow(1, 0, completions.Length - 1), cache) }, 1);
         }
 
         return Model.Logits(states).MoveToOuterDisposeScope();
