@@ -49,10 +49,23 @@ public static class CliApp
         {
             // Every failure is one line; the stack trace only with --verbose.
             var (code, prefix) = Classify(ex);
+            var job = AnatomyR1.TorchSharp.Distributed.OpenMpiProcessGroup.Current;
+            if (job is { Size: > 1 })
+            {
+                prefix = $"process {job.Rank} of {job.Size}: " + prefix;
+            }
+
             stderr.WriteLine("error: " + prefix + OneLine(ex));
             if (parse.GetValue(Verbose))
             {
                 stderr.WriteLine(ex.ToString());
+            }
+
+            if (job is { Size: > 1 })
+            {
+                // The other processes may be waiting in a collective: end the whole job rather than leave them hanging.
+                stderr.Flush();
+                job.Abort(code);
             }
 
             return code;

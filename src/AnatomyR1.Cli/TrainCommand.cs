@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Distributed;
 using AnatomyR1.TorchSharp.Estimators;
 using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
@@ -44,6 +45,7 @@ internal static class TrainCommand
         var loraDropout = new Option<double>("--lora-dropout") { Description = "Dropout on the adapters' input in training.", DefaultValueFactory = _ => 0.05 };
         var loraTargets = new Option<string?>("--lora-targets") { Description = "Comma-separated names or regular expressions of the Linear modules to adapt; default the language model's attention and MLP projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj)." };
         var allowChanged = new Option<string?>("--allow-changed") { Description = "With --resume: comma-separated settings that may differ from the run's (e.g. learning_rate, data); others are refused." };
+        var shards = new Option<int>("--shards") { Description = "Slices of the global batch, each sampled with its own seed; 0: one per process (mpirun -np N gives N). One process with --shards N reproduces mpirun -np N.", DefaultValueFactory = _ => 0 };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each decoder layer's activations in the backward pass (less memory, one more forward pass)." };
         var device = DeviceOption.Create("auto, cpu, cuda or cuda:N.");
         method.AcceptOnlyFromAmong(TrainingMethods.All.ToArray());
@@ -51,7 +53,7 @@ internal static class TrainCommand
         gdqaMode.AcceptOnlyFromAmong("static", "adaptive");
         var loader = new LoaderArguments();
         var command = new Command("train", "GRPO of the policy on your data with ASCL and/or GDQA; live progress, checkpoints, Ctrl-C to stop and --resume to continue.");
-        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, loraRank, loraAlpha, loraDropout, loraTargets, checkpointing, allowChanged, device })
+        foreach (var option in new Option[] { data, eval, method, model, output, resume, steps, seed, batch, generations, lr, beta, maxTokens, loss, dynamic, variants, gdqaMode, checkpointEvery, stopAfter, loraRank, loraAlpha, loraDropout, loraTargets, checkpointing, allowChanged, shards, device })
         {
             command.Options.Add(option);
         }
@@ -59,6 +61,14 @@ internal static class TrainCommand
         loader.AddTo(command);
         command.SetAction(parse =>
         {
+            // Under mpirun every process runs this command; the first one prints and writes the run folder.
+            var processes = ProcessGroups.FromEnvironment();
+            bool main = processes.Rank == 0;
+            if (!main)
+            {
+                console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(TextWriter.Null) });
+            }
+
             string run = Path.GetFullPath(parse.GetValue(output)!);
             string chosen = parse.GetValue(method)!;
             VqaLoadResult loadedTrain;
@@ -106,6 +116,8 @@ internal static class TrainCommand
                 Generation = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens) },
                 GradientCheckpointing = parse.GetValue(checkpointing),
                 SkipInvalidImages = parse.GetValue(loader.Lenient),
+                Shards = parse.GetValue(shards),
+                ProcessGroup = processes,
             };
             if (parse.GetValue(loraRank) is int rank and not 0)
             {
@@ -149,14 +161,23 @@ internal static class TrainCommand
                     return ExitCodes.BadInput;
                 }
 
-                stderr.WriteLine($"warning: --resume: '{run}' has no intact checkpoint yet; starting the run from step 0.");
-                File.Delete(Path.Combine(run, GrpoSession.MetricsFile));
+                if (main)
+                {
+                    stderr.WriteLine($"warning: --resume: '{run}' has no intact checkpoint yet; starting the run from step 0.");
+                }
             }
 
             if (!parse.GetValue(resume) && Directory.Exists(run) && Directory.EnumerateFileSystemEntries(run).Any())
             {
                 stderr.WriteLine($"error: '{run}' is not empty; use another --out, or --resume to continue the run in it.");
                 return ExitCodes.BadInput;
+            }
+
+            // Every process has checked the run folder before the first one writes to it.
+            processes.Barrier();
+            if (main && parse.GetValue(resume) && checkpoint is null)
+            {
+                File.Delete(Path.Combine(run, GrpoSession.MetricsFile));
             }
 
             // The method's estimator chain, as a user builds it: S(q) → (GDQA forms) → the GRPO trainer, whose session this
@@ -231,6 +252,17 @@ internal static class TrainCommand
 
                     console.MarkupLine(Markup.Escape($"Stopped at step {trainer.Step}; checkpoint {interrupted}. Continue with the same command and --resume."));
                     return cancel.IsCancellationRequested ? stopCode : ExitCodes.Interrupted;
+                }
+
+                if (!main)
+                {
+                    // The first process saves the policy and evaluates it; the others hold the same weights.
+                    if (trainer.Adapters is not null)
+                    {
+                        trainer.MergeAdapters();
+                    }
+
+                    return ExitCodes.Ok;
                 }
 
                 if (trainer.Adapters is not null)

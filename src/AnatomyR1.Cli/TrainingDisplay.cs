@@ -22,7 +22,7 @@ internal static class TrainingDisplay
 
         if (!console.Profile.Capabilities.Interactive)
         {
-            while (trainer.Step < stopAt && !token.IsCancellationRequested)
+            while (trainer.Step < stopAt && !trainer.ShouldStop(token))
             {
                 var m = trainer.RunStep();
                 history.Add(m);
@@ -44,7 +44,7 @@ internal static class TrainingDisplay
         table.AddRow("…", "", "", "", "", "", "", "");
         console.Live(table).Start(ctx =>
         {
-            while (trainer.Step < stopAt && !token.IsCancellationRequested)
+            while (trainer.Step < stopAt && !trainer.ShouldStop(token))
             {
                 var m = trainer.RunStep();
                 history.Add(m);

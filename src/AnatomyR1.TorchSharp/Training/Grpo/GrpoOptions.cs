@@ -159,6 +159,32 @@ public sealed class GrpoOptions
     /// </summary>
     public int UpdateThreads { get; set; }
 
+    /// <summary>
+    /// The processes of a data-parallel run (<see cref="Distributed.IProcessGroup"/>). Null (default): the job this
+    /// process was started in (<see cref="Distributed.ProcessGroups.FromEnvironment"/>: Open MPI under <c>mpirun</c>,
+    /// otherwise one process). Every process of the job runs the same session with the same options and data; each rolls
+    /// out its shards of the same seeded prompt draw, gradients and batch statistics are summed over the processes, and
+    /// every process applies the same optimiser step. Not a recorded setting: a run may resume on another number of
+    /// processes as long as <see cref="Shards"/> stays the same.
+    /// </summary>
+    public Distributed.IProcessGroup? ProcessGroup { get; set; }
+
+    /// <summary>
+    /// Slices the global batch of <see cref="BatchSize"/> prompts is cut into; each slice (shard) samples with its own
+    /// seed, keeps its own GDQA view within a step, resamples its own zero-variance groups and forms its own
+    /// <see cref="GradientAccumulationSteps"/> micro-batches, and the step's gradient is the sum of the shards' parts.
+    /// The processes share the shards equally, so what a run computes depends on the number of shards, not on where they
+    /// run: one process with <c>Shards = N</c> reproduces <c>mpirun -np N</c>. 0 (default): one shard per process (1
+    /// without MPI). Must divide <see cref="BatchSize"/> and be a multiple of the number of processes.
+    /// </summary>
+    public int Shards { get; set; }
+
+    /// <summary>
+    /// With more than one process: every this many steps (and before the first) the processes compare checksums of their
+    /// weights and stop with an error naming each process's checksum if they differ. 0 never checks. Default 10.
+    /// </summary>
+    public int WeightCheckEvery { get; set; } = 10;
+
     /// <summary>Checks every option.</summary>
     /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
     public void Validate()
@@ -184,6 +210,11 @@ public sealed class GrpoOptions
         Check(Generation.IntraOpThreads >= 0, "Generation.IntraOpThreads", Generation.IntraOpThreads, "0 (automatic) or positive");
         Check(Generation.EndCheckInterval >= 0, "Generation.EndCheckInterval", Generation.EndCheckInterval, "0 (automatic) or positive");
         Check(UpdateThreads >= 0, nameof(UpdateThreads), UpdateThreads, "0 (process setting) or positive");
+        Check(Shards >= 0, nameof(Shards), Shards, "0 (one per process) or positive");
+        Check(Shards == 0 || BatchSize % Shards == 0, nameof(Shards), Shards, $"must divide the batch size ({BatchSize})");
+        Check(Shards == 0 || GradientAccumulationSteps <= BatchSize / Shards, nameof(GradientAccumulationSteps), GradientAccumulationSteps,
+            $"at most the prompts per shard ({BatchSize} / {Shards})");
+        Check(WeightCheckEvery >= 0, nameof(WeightCheckEvery), WeightCheckEvery, "0 (never) or positive");
         Check(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be positive");
         Check(double.IsFinite(VisionLearningRate) && VisionLearningRate > 0, nameof(VisionLearningRate), VisionLearningRate, "must be positive");
         Check(WeightDecay >= 0, nameof(WeightDecay), WeightDecay, "must be non-negative");

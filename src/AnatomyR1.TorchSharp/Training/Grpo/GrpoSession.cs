@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
+using AnatomyR1.TorchSharp.Distributed;
 using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Runtime;
@@ -40,7 +41,11 @@ public sealed class GrpoSession : IDisposable
     private readonly bool _previousCheckpointing;
     private bool _ownsPolicy;
     private bool _adaptersMerged;
-    private RolloutBatch? _batch;
+    private readonly ShardLayout _layout;
+    private readonly string[] _rewardNames;
+    private List<RolloutBatch>? _batches;
+    private BatchView? _view;
+    private int _weightsCheckedAt = -1;
     private bool _checkpointDue;
     private bool _disposed;
 
@@ -135,8 +140,43 @@ public sealed class GrpoSession : IDisposable
         }
 
         Examples = examples;
-        _run = runFolder is null ? null : new GrpoRunFolder(runFolder);
+        try
+        {
+            _layout = new ShardLayout(options.ProcessGroup ?? ProcessGroups.FromEnvironment(), options.Shards, options.BatchSize);
+            if (options.GradientAccumulationSteps > _layout.PerShard)
+            {
+                throw new ArgumentException($"GRPO option GradientAccumulationSteps = {options.GradientAccumulationSteps} is invalid: at most the prompts per shard ({_layout.PerShard}).", nameof(options));
+            }
+        }
+        catch
+        {
+            _updater.Dispose();
+            _adapters?.Dispose();
+            throw;
+        }
+
+        _rewardNames = _options.Rewards.Terms.Select(t => t.Function.Name).ToArray();
+
+        // Only the first process writes the run folder (metrics, checkpoints); the others hold the same state.
+        _run = runFolder is null || _layout.Group.Rank != 0 ? null : new GrpoRunFolder(runFolder);
     }
+
+    /// <summary>The processes this session trains with (one, unless started by <c>mpirun</c> or given in <see cref="GrpoOptions.ProcessGroup"/>).</summary>
+    public IProcessGroup ProcessGroup => _layout.Group;
+
+    /// <summary>Whether this is the process that writes metrics, checkpoints and results (rank 0).</summary>
+    public bool IsMainProcess => _layout.Group.Rank == 0;
+
+    /// <summary>The number of shards the global batch is cut into (<see cref="GrpoOptions.Shards"/>, resolved).</summary>
+    public int ShardCount => _layout.Count;
+
+    /// <summary>
+    /// Whether training should stop now: true when <paramref name="cancellationToken"/> is cancelled on any process. A
+    /// collective call: every process calls it at the same point (between steps), so that all stop at the same step.
+    /// </summary>
+    /// <param name="cancellationToken">This process's stop request (Ctrl-C, SIGTERM).</param>
+    /// <returns>Whether any process asked to stop.</returns>
+    public bool ShouldStop(CancellationToken cancellationToken) => _layout.Group.AnyProcess(cancellationToken.IsCancellationRequested);
 
     /// <summary>The policy being trained.</summary>
     public IVisionLanguagePolicy Policy { get; }
@@ -259,7 +299,7 @@ public sealed class GrpoSession : IDisposable
     public IReadOnlyList<GrpoStepMetrics> Train(CancellationToken cancellationToken = default)
     {
         var history = new List<GrpoStepMetrics>();
-        while (Step < _options.Steps && !cancellationToken.IsCancellationRequested)
+        while (Step < _options.Steps && !ShouldStop(cancellationToken))
         {
             history.Add(RunStep());
         }
@@ -284,28 +324,49 @@ public sealed class GrpoSession : IDisposable
         void Add(string name, double value) => metrics.Add(new(name, value));
         double lr = _updater.SetLearningRates(step);
         bool finite;
+        if (_layout.Distributed && _options.WeightCheckEvery > 0 && (_weightsCheckedAt < 0 || step - _weightsCheckedAt >= _options.WeightCheckEvery))
+        {
+            CheckWeights(step);
+        }
+
         // Rollouts run without a no-GC region (decoding leaves no scalar to the finalizer); the reference and update
         // passes and TorchSharp's AdamW still create temporary scalars, so they run inside one.
-        bool fresh = _batch is null;
-        _batch ??= _collector.Collect(step);
-        var batch = _batch;
+        bool fresh = _batches is null;
+        if (fresh)
+        {
+            _batches = _collector.Collect(step, _layout);
+            _view = BatchGather.Gather(_batches, _layout, _rewardNames, _options.NumGenerations);
+        }
+
+        var batches = _batches!;
+        var view = _view!;
         using (TorchRuntime.UseThreads(_options.UpdateThreads))
         using (GcQuietRegion.Enter(128L * 1024 * 1024))
         {
-            if (fresh && batch.Finite)
+            if (fresh && view.Finite)
             {
-                _updater.Prepare(batch, _collector);
+                _updater.Prepare(batches, view, _layout, _collector);
             }
 
-            RolloutMetrics.Add(batch, Examples, _options, Add);
-            finite = batch.Finite && _updater.Optimise(batch, step, Add);
+            RolloutMetrics.Add(view, Examples, _options, Add);
+            finite = view.Finite && _updater.Optimise(batches, view, _layout, step, Add);
         }
 
-        batch.Uses++;
-        if (batch.Uses >= _options.NumIterations || !batch.Finite)
+        view.Fresh = false;
+        foreach (var batch in batches)
         {
-            batch.Dispose();
-            _batch = null;
+            batch.Uses++;
+        }
+
+        if (batches[0].Uses >= _options.NumIterations || !view.Finite)
+        {
+            foreach (var batch in batches)
+            {
+                batch.Dispose();
+            }
+
+            _batches = null;
+            _view = null;
         }
 
         Step = step;
@@ -343,7 +404,7 @@ public sealed class GrpoSession : IDisposable
             _checkpointDue = true;
         }
 
-        if (_run is not null && (_checkpointDue || step == _options.Steps) && _batch is null && _options.CheckpointEvery > 0)
+        if (_run is not null && (_checkpointDue || step == _options.Steps) && _batches is null && _options.CheckpointEvery > 0)
         {
             SaveCheckpoint(_run.CheckpointPath(step));
             _run.PruneCheckpoints(_options.KeepCheckpoints);
@@ -355,15 +416,21 @@ public sealed class GrpoSession : IDisposable
 
     /// <summary>
     /// Writes a checkpoint of the current state. Only possible between generation batches (with μ &gt; 1 the rollouts
-    /// in use are not stored); <see cref="RunStep"/> defers scheduled checkpoints accordingly.
+    /// in use are not stored); <see cref="RunStep"/> defers scheduled checkpoints accordingly. In a data-parallel run
+    /// only the main process writes (every process holds the same state); the others return at once.
     /// </summary>
     /// <param name="folder">Destination folder.</param>
     /// <exception cref="InvalidOperationException">A generation batch is still in use.</exception>
     public void SaveCheckpoint(string folder)
     {
-        if (_batch is not null)
+        if (_batches is not null)
         {
             throw new InvalidOperationException($"Step {Step} is inside a generation batch (NumIterations = {_options.NumIterations}); checkpoint after its last update.");
+        }
+
+        if (!IsMainProcess)
+        {
+            return;
         }
 
         GrpoCheckpoint.Write(folder, Step, ConsecutiveNonFinite, SkippedSteps, SettingsOf(_options, Examples), staging =>
@@ -429,7 +496,11 @@ public sealed class GrpoSession : IDisposable
         }
 
         _disposed = true;
-        _batch?.Dispose();
+        foreach (var batch in _batches ?? new List<RolloutBatch>())
+        {
+            batch.Dispose();
+        }
+
         _updater.Dispose();
 
         // Unmerged adapters are detached: the policy returns to its base weights (save the adapters first to keep them).
@@ -450,7 +521,19 @@ public sealed class GrpoSession : IDisposable
     /// them to continue the same run. <see cref="GrpoOptions.Steps"/> may grow (the curriculum's schedule, which depends
     /// on it, is recorded instead); logging and checkpointing settings are not recorded.
     /// </summary>
-    internal static JsonObject SettingsOf(GrpoOptions o, IReadOnlyList<GrpoExample> examples) => new()
+    internal static JsonObject SettingsOf(GrpoOptions o, IReadOnlyList<GrpoExample> examples)
+    {
+        var settings = RecordedSettings(o, examples);
+        if (EffectiveShards(o) is int shards and > 1)
+        {
+            // What a run samples depends on its shards (not on its processes); one shard is not recorded, as before.
+            settings["shards"] = shards;
+        }
+
+        return settings;
+    }
+
+    private static JsonObject RecordedSettings(GrpoOptions o, IReadOnlyList<GrpoExample> examples) => new()
     {
         ["seed"] = o.Seed,
         ["data"] = DataFingerprint(examples),
@@ -494,6 +577,9 @@ public sealed class GrpoSession : IDisposable
             ? new JsonObject { ["pacing"] = c.Pacing.ToString(), ["start_fraction"] = c.StartFraction, ["full_data_step"] = c.FullDataStepFor(o.Steps), ["stage_count"] = c.StageCount }
             : null,
     };
+
+    /// <summary>The shards a run with these options cuts its batch into (recorded only when more than one, so older checkpoints still match).</summary>
+    private static int EffectiveShards(GrpoOptions o) => o.Shards > 0 ? o.Shards : (o.ProcessGroup?.Size ?? ProcessGroups.LaunchedProcesses);
 
     /// <summary>
     /// SHA-256 (first 16 bytes, hex) over every example in order: question, options, correct index, answer, answer
@@ -592,6 +678,38 @@ public sealed class GrpoSession : IDisposable
         }
 
         return (skipped.Count == 0 ? examples : usable, skipped);
+    }
+
+    /// <summary>
+    /// Compares the processes' weights (the sum and the sum of squares of every trained parameter, in float64) and stops
+    /// with an error naming every process's checksum when they differ.
+    /// </summary>
+    private void CheckWeights(int step)
+    {
+        double sum = 0, squares = 0;
+        using (var scope = global::TorchSharp.torch.NewDisposeScope())
+        using (global::TorchSharp.torch.no_grad())
+        {
+            foreach (var p in _updater.OptimisedParameters)
+            {
+                var x = p.detach().to(global::TorchSharp.torch.ScalarType.Float64);
+                sum += x.sum().item<double>();
+                squares += (x * x).sum().item<double>();
+            }
+        }
+
+        int n = _layout.Group.Size;
+        var all = new double[2 * n];
+        all[2 * _layout.Group.Rank] = sum;
+        all[(2 * _layout.Group.Rank) + 1] = squares;
+        _layout.Group.GatherBySum(all);
+        _weightsCheckedAt = step;
+        bool same = Enumerable.Range(1, n - 1).All(r => all[2 * r].Equals(all[0]) && all[(2 * r) + 1].Equals(all[1]));
+        if (!same)
+        {
+            string list = string.Join("; ", Enumerable.Range(0, n).Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"process {r}: sum {all[2 * r]:R}, sum of squares {all[(2 * r) + 1]:R}")));
+            throw new GrpoTrainingException($"The processes' weights differ before step {step} ({list}). Every process must start from the same policy and options and run deterministically; check that all load the same files.");
+        }
     }
 
     private void Report(GrpoStepMetrics record)

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Distributed;
 using System.Diagnostics;
 using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
@@ -105,13 +106,50 @@ internal sealed class PolicyUpdater : IDisposable
 
     public void LoadOptimizer(string path) => _optimizer.load_state_dict(path);
 
-    /// <summary>Advantages and the per-micro-batch tensors of a finite generation batch (old and reference log-probs without gradient).</summary>
-    public void Prepare(RolloutBatch batch, RolloutCollector collector)
+    /// <summary>
+    /// Advantages (from the whole step's rewards, so batch scaling sees every shard) and the per-micro-batch tensors
+    /// of this process's finite shards (old and reference log-probs without gradient), then the step's token counts
+    /// summed over the shards and processes.
+    /// </summary>
+    public void Prepare(IReadOnlyList<RolloutBatch> shards, BatchView view, ShardLayout layout, RolloutCollector collector)
     {
         var clock = Stopwatch.StartNew();
-        var rewards = batch.Groups.SelectMany(g => g.Rewards).ToArray();
-        var sizes = batch.Groups.Select(g => g.Size).ToArray();
-        batch.Advantages = GrpoAdvantages.Compute(rewards, sizes, _options.ScaleRewards);
+        var rewards = view.Groups.SelectMany(g => g.Rewards).ToArray();
+        var sizes = view.Groups.Select(g => g.Size).ToArray();
+        var advantages = GrpoAdvantages.Compute(rewards, sizes, _options.ScaleRewards);
+        int rowsPerShard = layout.PerShard * _options.NumGenerations;
+        foreach (var batch in shards)
+        {
+            batch.Advantages = advantages.Skip(batch.Shard * rowsPerShard).Take(batch.Groups.Sum(g => g.Size)).ToArray();
+            PrepareShard(batch, collector);
+        }
+
+        int micro = shards.Max(b => b.MicroBatches.Count);
+        var counts = new long[micro + 1];
+        foreach (var batch in shards)
+        {
+            for (int m = 0; m < batch.MicroBatches.Count; m++)
+            {
+                counts[m] += (long)batch.MicroBatches[m].LossMask!.sum().item<float>();
+            }
+        }
+
+        counts[micro] = counts.Take(micro).Sum();
+        layout.Group.AllReduce(counts, Distributed.ReduceOp.Sum);
+        Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds };
+        layout.Group.AllReduce(seconds, Distributed.ReduceOp.Max);
+        foreach (var batch in shards)
+        {
+            batch.TokenCount = counts[micro];
+            batch.MicroBatchTokens = counts.Take(micro).ToArray();
+            batch.ReferenceSeconds = seconds[0] / shards.Count;
+        }
+
+        view.ReferenceSeconds = seconds[0];
+    }
+
+    private void PrepareShard(RolloutBatch batch, RolloutCollector collector)
+    {
         int perMicro = (int)Math.Ceiling((double)batch.Groups.Count / _options.GradientAccumulationSteps);
         int row = 0;
         for (int start = 0; start < batch.Groups.Count; start += perMicro)
@@ -159,74 +197,54 @@ internal sealed class PolicyUpdater : IDisposable
             row += rows;
         }
 
-        batch.TokenCount = batch.MicroBatches.Sum(m => (long)m.LossMask!.sum().item<float>());
-        batch.ReferenceSeconds = clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>One optimiser step over the batch's micro-batches; false (and no step) when the loss or the gradient is not finite.</summary>
-    public bool Optimise(RolloutBatch batch, int step, Action<string, double> add)
+    /// <summary>
+    /// One optimiser step over the micro-batches of this process's shards; false (and no step, on every process) when
+    /// the loss or the gradient is not finite anywhere. With several processes the gradients are summed over them
+    /// before clipping, so every process clips the same gradient and applies the same AdamW step.
+    /// </summary>
+    public bool Optimise(IReadOnlyList<RolloutBatch> shards, BatchView view, ShardLayout layout, int step, Action<string, double> add)
     {
         var clock = Stopwatch.StartNew();
-        if (_adapters is { Options.Dropout: > 0 })
-        {
-            // The adapters' dropout draws from the global generator: seed it from (seed, step) so that a resumed run
-            // draws the same masks as the uninterrupted one.
-            Runtime.TorchRuntime.Seed(unchecked(((long)_options.Seed * 1_000_003L) + step));
-        }
-
         _policy.SetTraining(true);
         _optimizer.zero_grad();
-        int zeroGroups = batch.Groups.Count(g => g.ZeroStd);
-        double alpha = _options.Gpg ? GrpoObjective.GpgAlpha(batch.Groups.Count, zeroGroups) : 1.0;
-        var context = new GrpoLossContext(batch.TokenCount, _options.Generation.MaxNewTokens, batch.MicroBatches.Count);
-        double tokens = 0, klSum = 0, lowSum = 0, highSum = 0, entropySum = 0, lossSum = 0;
+        int zeroGroups = view.Groups.Count(g => g.ZeroStd);
+        double alpha = _options.Gpg ? GrpoObjective.GpgAlpha(view.Groups.Count, zeroGroups) : 1.0;
+        // [loss, tokens, kl, low, high, entropy]
+        var sums = new double[6];
         bool finite = true;
-        foreach (var micro in batch.MicroBatches)
+        foreach (var batch in shards)
         {
-            using var scope = NewDisposeScope();
-            var (logProbs, entropy) = _policy.CompletionLogProbsAndEntropy(micro.Images!, micro.Prompts!, micro.Completions!, _options.Generation.Temperature);
-            if (_adapters is not null && !_adaptersChecked)
+            if (_adapters is { Options.Dropout: > 0 })
             {
-                // Fails loudly when the policy calls its Linear modules in a way that skips the adapters' hooks.
-                _adapters.EnsureApplied();
-                _adaptersChecked = true;
-            }
-            var mask = micro.LossMask!;
-            var old = micro.OldLogProbs ?? logProbs.detach();
-            var terms = GrpoObjective.Compute(logProbs, old, micro.ReferenceLogProbs, micro.Advantages!, _options.EpsilonLow, _options.EpsilonHigh, _options.Beta, _options.Gpg);
-            var loss = _loss.Reduce(terms.Loss, mask, context);
-            if (alpha != 1.0)
-            {
-                loss = loss * alpha;
+                // The adapters' dropout draws from the global generator: seed it from (seed, step, shard) so that a resumed
+                // run, or the same shard on another process, draws the same masks.
+                long shardSeed = batch.Shard == 0 ? 0 : SeedMixer.Mix(_options.Seed, step, batch.Shard);
+                Runtime.TorchRuntime.Seed(unchecked(((long)_options.Seed * 1_000_003L) + step + (shardSeed * 7_919L)));
             }
 
-            double lossValue = loss.item<float>();
-            if (!double.IsFinite(lossValue))
+            for (int m = 0; m < batch.MicroBatches.Count && finite; m++)
             {
-                finite = false;
-                break;
-            }
-
-            loss.backward();
-            lossSum += lossValue;
-            tokens += mask.sum().item<float>();
-            using (no_grad())
-            {
-                entropySum += (entropy * mask).sum().item<float>();
-                if (terms.Kl is not null)
+                var context = new GrpoLossContext(batch.TokenCount, _options.Generation.MaxNewTokens, batch.MicroBatches.Count)
                 {
-                    klSum += (terms.Kl * mask).sum().item<float>();
-                }
-
-                lowSum += (terms.LowClipped * mask).sum().item<float>();
-                highSum += (terms.HighClipped * mask).sum().item<float>();
+                    Shards = layout.Count,
+                    MicroBatchTokens = batch.MicroBatchTokens[m],
+                };
+                finite = Backward(batch.MicroBatches[m], context, alpha, sums);
             }
         }
 
+        finite = layout.Group.AllProcesses(finite);
         double gradNorm = double.NaN;
         if (finite)
         {
             var parameters = _languageParameters.Concat(_visionParameters).ToList();
+            if (layout.Distributed)
+            {
+                SumGradients(parameters, layout.Group);
+            }
+
             gradNorm = nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm > 0 ? _options.MaxGradientNorm : double.MaxValue);
             finite = double.IsFinite(gradNorm);
             if (finite)
@@ -236,6 +254,8 @@ internal sealed class PolicyUpdater : IDisposable
         }
 
         _policy.SetTraining(false);
+        layout.Group.AllReduce(sums, Distributed.ReduceOp.Sum);
+        double lossSum = sums[0], tokens = sums[1], klSum = sums[2], lowSum = sums[3], highSum = sums[4], entropySum = sums[5];
         double n = Math.Max(tokens, 1);
         add("loss", finite ? lossSum : double.NaN);
         if (HasReference)
@@ -256,8 +276,84 @@ internal sealed class PolicyUpdater : IDisposable
 
         add("entropy", entropySum / n);
         add("grad_norm", gradNorm);
-        add("time/backward", clock.Elapsed.TotalSeconds);
+        Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds };
+        layout.Group.AllReduce(seconds, Distributed.ReduceOp.Max);
+        add("time/backward", seconds[0]);
         return finite;
+    }
+
+    /// <summary>The loss of one micro-batch and its backward pass; adds [loss, tokens, kl, low, high, entropy] to <paramref name="sums"/>.</summary>
+    private bool Backward(MicroBatch micro, GrpoLossContext context, double alpha, double[] sums)
+    {
+        using var scope = NewDisposeScope();
+        var (logProbs, entropy) = _policy.CompletionLogProbsAndEntropy(micro.Images!, micro.Prompts!, micro.Completions!, _options.Generation.Temperature);
+        if (_adapters is not null && !_adaptersChecked)
+        {
+            // Fails loudly when the policy calls its Linear modules in a way that skips the adapters' hooks.
+            _adapters.EnsureApplied();
+            _adaptersChecked = true;
+        }
+
+        var mask = micro.LossMask!;
+        var old = micro.OldLogProbs ?? logProbs.detach();
+        var terms = GrpoObjective.Compute(logProbs, old, micro.ReferenceLogProbs, micro.Advantages!, _options.EpsilonLow, _options.EpsilonHigh, _options.Beta, _options.Gpg);
+        var loss = _loss.Reduce(terms.Loss, mask, context);
+        if (alpha != 1.0)
+        {
+            loss = loss * alpha;
+        }
+
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+        {
+            return false;
+        }
+
+        loss.backward();
+        sums[0] += lossValue;
+        sums[1] += mask.sum().item<float>();
+        using (no_grad())
+        {
+            sums[5] += (entropy * mask).sum().item<float>();
+            if (terms.Kl is not null)
+            {
+                sums[2] += (terms.Kl * mask).sum().item<float>();
+            }
+
+            sums[3] += (terms.LowClipped * mask).sum().item<float>();
+            sums[4] += (terms.HighClipped * mask).sum().item<float>();
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Sums the parameters' gradients over the processes, in one flat buffer. A parameter without a gradient here (not
+    /// reached by this process's loss) contributes zeros and receives the sum, so every process steps the same weights.
+    /// </summary>
+    private static void SumGradients(IReadOnlyList<Parameter> parameters, Distributed.IProcessGroup group)
+    {
+        using var scope = NewDisposeScope();
+        if (parameters.Any(p => p.grad is null))
+        {
+            // Creates a zero gradient on every parameter that has none, through autograd (TorchSharp has no grad setter).
+            var touch = parameters.Where(p => p.grad is null).Select(p => p.sum() * 0).Aggregate((x, y) => x + y);
+            touch.backward();
+        }
+
+        var grads = parameters.Select(p => p.grad!).ToList();
+        using var flat = cat(grads.Select(g => g.reshape(-1)).ToList()).to(ScalarType.Float32);
+        Distributed.ProcessGroups.AllReduce(group, flat, Distributed.ReduceOp.Sum);
+        using (no_grad())
+        {
+            long offset = 0;
+            foreach (var g in grads)
+            {
+                long n = g.numel();
+                g.copy_(flat.narrow(0, offset, n).view_as(g));
+                offset += n;
+            }
+        }
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using AnatomyR1.TorchSharp.Distributed;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
@@ -33,26 +34,126 @@ internal sealed class RolloutCollector
         Array.Fill(_lastZeroStd, (sbyte)-1);
     }
 
-    /// <summary>Draws, samples and scores the batch of <paramref name="step"/> (with dynamic-sampling retries).</summary>
-    public RolloutBatch Collect(int step)
+    /// <summary>
+    /// Draws, samples and scores the batch of <paramref name="step"/> (with dynamic-sampling retries) for this process's
+    /// shards: one <see cref="RolloutBatch"/> per local shard, in shard order. Every shard plans its GDQA forms from the
+    /// state at the start of the step plus its own updates; the shards' updates are merged afterwards in shard order
+    /// (over all processes), so the result does not depend on where the shards run.
+    /// </summary>
+    public List<RolloutBatch> Collect(int step, ShardLayout layout)
     {
         var clock = Stopwatch.StartNew();
-        var groups = Rollout(_sampler.Draw(step, 0, _options.BatchSize), step, 0, out double rewardSeconds);
-        var before = groups.Select(g => g.ZeroStd).ToArray();
-        int resampled = 0;
-        for (int attempt = 1; _options.DynamicSampling && attempt <= _options.MaxResamples && groups.Any(g => g.ZeroStd && g.Finite); attempt++)
+        var draw = _sampler.Draw(step, 0, _options.BatchSize);
+        var startState = (sbyte[])_lastZeroStd.Clone();
+        var shards = new List<ShardWork>();
+        double rewardSeconds = 0;
+        foreach (int s in layout.Local)
         {
-            var zero = groups.Select(g => g.ZeroStd).ToArray();
-            var candidates = Rollout(_sampler.Draw(step, attempt, zero.Count(z => z)), step, attempt, out double seconds);
+            var work = new ShardWork(s, (sbyte[])startState.Clone());
+            work.Groups = Rollout(draw.Skip(s * layout.PerShard).Take(layout.PerShard).ToList(), step, 0, s, work, out double seconds);
+            work.Before = work.Groups.Select(g => g.ZeroStd).ToArray();
             rewardSeconds += seconds;
-            foreach (var (slot, candidate) in DynamicSampling.Select(zero, candidates.Select(c => c.ZeroStd || !c.Finite).ToArray()))
+            shards.Add(work);
+        }
+
+        for (int attempt = 1; _options.DynamicSampling && attempt <= _options.MaxResamples
+            && layout.Group.AnyProcess(shards.Any(w => w.Groups.Any(g => g.ZeroStd && g.Finite))); attempt++)
+        {
+            // One draw for the zero-variance groups of every shard, cut in shard order.
+            var counts = new long[layout.Count];
+            foreach (var work in shards)
             {
-                groups[slot] = candidates[candidate];
-                resampled++;
+                counts[work.Shard] = work.Groups.Count(g => g.ZeroStd);
+            }
+
+            layout.Group.AllReduce(counts, Distributed.ReduceOp.Sum);
+            var candidates = _sampler.Draw(step, attempt, (int)counts.Sum());
+            foreach (var work in shards)
+            {
+                int offset = (int)counts.Take(work.Shard).Sum();
+                if (counts[work.Shard] == 0)
+                {
+                    continue;
+                }
+
+                var zero = work.Groups.Select(g => g.ZeroStd).ToArray();
+                var fresh = Rollout(candidates.Skip(offset).Take((int)counts[work.Shard]).ToList(), step, attempt, work.Shard, work, out double seconds);
+                rewardSeconds += seconds;
+                foreach (var (slot, candidate) in DynamicSampling.Select(zero, fresh.Select(c => c.ZeroStd || !c.Finite).ToArray()))
+                {
+                    work.Groups[slot] = fresh[candidate];
+                    work.Resampled++;
+                }
             }
         }
 
-        return new RolloutBatch(groups, before, resampled, clock.Elapsed.TotalSeconds - rewardSeconds, rewardSeconds);
+        MergeState(shards, startState, layout);
+        double generation = clock.Elapsed.TotalSeconds - rewardSeconds;
+        return shards.Select(w => new RolloutBatch(w.Groups, w.Before, w.Resampled, generation / shards.Count, rewardSeconds / shards.Count) { Shard = w.Shard }).ToList();
+    }
+
+    /// <summary>Applies the shards' GDQA-state writes in shard order: the last shard that wrote a prompt's entry wins.</summary>
+    private void MergeState(List<ShardWork> shards, sbyte[] startState, ShardLayout layout)
+    {
+        if (!layout.Distributed && shards.Count == 1)
+        {
+            Array.Copy(shards[0].State, _lastZeroStd, _lastZeroStd.Length);
+            return;
+        }
+
+        var writer = new long[_lastZeroStd.Length];
+        foreach (var work in shards)
+        {
+            for (int i = 0; i < writer.Length; i++)
+            {
+                if (work.Written[i])
+                {
+                    writer[i] = work.Shard + 1;
+                }
+            }
+        }
+
+        layout.Group.AllReduce(writer, Distributed.ReduceOp.Max);
+        var values = new long[_lastZeroStd.Length];
+        foreach (var work in shards)
+        {
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (writer[i] == work.Shard + 1)
+                {
+                    values[i] = work.State[i];
+                }
+            }
+        }
+
+        layout.Group.AllReduce(values, Distributed.ReduceOp.Sum);
+        for (int i = 0; i < values.Length; i++)
+        {
+            _lastZeroStd[i] = writer[i] > 0 ? (sbyte)values[i] : startState[i];
+        }
+    }
+
+    /// <summary>One shard's groups and its view of the GDQA state during a step.</summary>
+    private sealed class ShardWork
+    {
+        public ShardWork(int shard, sbyte[] state)
+        {
+            Shard = shard;
+            State = state;
+            Written = new bool[state.Length];
+        }
+
+        public int Shard { get; }
+
+        public sbyte[] State { get; }
+
+        public bool[] Written { get; }
+
+        public List<GroupRollout> Groups { get; set; } = new();
+
+        public bool[] Before { get; set; } = Array.Empty<bool>();
+
+        public int Resampled { get; set; }
     }
 
     /// <summary>The images of training examples (one row per index) as a batch on the policy's device.</summary>
@@ -104,10 +205,10 @@ internal sealed class RolloutCollector
         }
     }
 
-    private List<GroupRollout> Rollout(IReadOnlyList<int> indices, int step, int attempt, out double rewardSeconds)
+    private List<GroupRollout> Rollout(IReadOnlyList<int> indices, int step, int attempt, int shard, ShardWork work, out double rewardSeconds)
     {
         int g = _options.NumGenerations;
-        var plans = indices.Select(Plan).ToList();
+        var plans = indices.Select(i => Plan(i, work.State)).ToList();
         var groups = new GroupRollout?[indices.Count];
         _policy.SetTraining(false);
         using (var scope = NewDisposeScope())
@@ -117,7 +218,7 @@ internal sealed class RolloutCollector
             if (plain.Count > 0)
             {
                 var prompts = plain.Select(p => Prompt(plans[p].Forms[0])).ToList();
-                var samples = Sample(plain.Select(p => indices[p]).ToList(), prompts, g, UniformPromptSampler.StepSeed(_options.Seed ^ 0x5EED, step, attempt));
+                var samples = Sample(plain.Select(p => indices[p]).ToList(), prompts, g, ShardSeed(UniformPromptSampler.StepSeed(_options.Seed ^ 0x5EED, step, attempt), shard));
                 for (int j = 0; j < plain.Count; j++)
                 {
                     int p = plain[j];
@@ -131,7 +232,7 @@ internal sealed class RolloutCollector
             {
                 var rows = spread.SelectMany(p => Enumerable.Repeat(indices[p], g)).ToList();
                 var prompts = spread.SelectMany(p => plans[p].Forms.Select(Prompt)).ToList();
-                var samples = Sample(rows, prompts, 1, UniformPromptSampler.StepSeed(_options.Seed ^ 0x6D0A, step, attempt));
+                var samples = Sample(rows, prompts, 1, ShardSeed(UniformPromptSampler.StepSeed(_options.Seed ^ 0x6D0A, step, attempt), shard));
                 for (int j = 0; j < spread.Count; j++)
                 {
                     int p = spread[j];
@@ -148,21 +249,26 @@ internal sealed class RolloutCollector
         rewardSeconds = clock.Elapsed.TotalSeconds;
         foreach (var group in result.Where(r => r.Finite))
         {
-            _lastZeroStd[group.ExampleIndex] = group.ZeroStd ? (sbyte)1 : (sbyte)0;
+            work.State[group.ExampleIndex] = group.ZeroStd ? (sbyte)1 : (sbyte)0;
+            work.Written[group.ExampleIndex] = true;
         }
 
         return result;
     }
 
+    /// <summary>Shard 0 samples with the step's seed (so one shard is the single-process run); shard s &gt; 0 with a seed mixed from it.</summary>
+    private static int ShardSeed(int seed, int shard) =>
+        shard == 0 ? seed : SeedMixer.Mix(seed, 0x5A4D, shard);
+
     private string Prompt(VqaSample form) => _policy.FormatPrompt(form.Question, form.Options);
 
     /// <summary>The question form each of a prompt's G completions will answer.</summary>
-    private (IReadOnlyList<VqaSample> Forms, bool Spread) Plan(int index)
+    private (IReadOnlyList<VqaSample> Forms, bool Spread) Plan(int index, sbyte[] state)
     {
         var example = _examples[index];
         int g = _options.NumGenerations;
         if (_options.Gdqa is { } gdqa && example.Variants is { Count: > 1 } variants
-            && (gdqa.Mode == GdqaMode.Static || _lastZeroStd[index] == 1))
+            && (gdqa.Mode == GdqaMode.Static || state[index] == 1))
         {
             var forms = gdqa.MaxForms > 0 ? variants.Take(gdqa.MaxForms).ToList() : variants.ToList();
             var counts = GroupSplit.Counts(g, forms.Count);

@@ -3,7 +3,7 @@ namespace AnatomyR1.TorchSharp.Training.Grpo;
 /// <summary>The metrics of a generation batch (TRL's names where TRL has one): rewards, zero-variance groups overall and per answer class, S(q), GDQA, dynamic sampling, completion lengths and timings.</summary>
 internal static class RolloutMetrics
 {
-    public static void Add(RolloutBatch batch, IReadOnlyList<GrpoExample> examples, GrpoOptions options, Action<string, double> add)
+    public static void Add(BatchView batch, IReadOnlyList<GrpoExample> examples, GrpoOptions options, Action<string, double> add)
     {
         var groups = batch.Groups;
         var rewards = groups.SelectMany(g => g.Rewards).ToArray();
@@ -32,22 +32,22 @@ internal static class RolloutMetrics
         {
             var spread = groups.Where(g => g.Spread).ToList();
             add("gdqa/augmented_fraction", spread.Count / (double)groups.Count);
-            add("gdqa/forms_per_augmented_group", spread.Count == 0 ? 0 : spread.Average(g => (double)g.Forms.Distinct().Count()));
+            add("gdqa/forms_per_augmented_group", spread.Count == 0 ? 0 : spread.Average(g => (double)g.DistinctForms));
             add("gdqa/frac_reward_zero_std_augmented", spread.Count == 0 ? double.NaN : spread.Average(g => g.ZeroStd ? 1.0 : 0.0));
         }
 
         if (options.DynamicSampling)
         {
-            add("dynamic_sampling/frac_reward_zero_std_before", batch.ZeroStdBefore.Average(z => z ? 1.0 : 0.0));
+            add("dynamic_sampling/frac_reward_zero_std_before", groups.Average(g => g.ZeroStdBefore ? 1.0 : 0.0));
             add("dynamic_sampling/resampled_groups", batch.Resampled);
         }
 
-        var lengths = groups.SelectMany(g => g.Tokens.Select(t => t.Length)).ToArray();
+        var lengths = groups.SelectMany(g => g.Lengths).ToArray();
         add("completions/mean_length", lengths.Average());
         add("completions/min_length", lengths.Min());
         add("completions/max_length", lengths.Max());
         add("completions/clipped_ratio", groups.SelectMany(g => g.Truncated).Average(t => t ? 1.0 : 0.0));
-        bool fresh = batch.Uses == 0;
+        bool fresh = batch.Fresh;
         add("time/generation", fresh ? batch.GenerationSeconds : 0);
         add("time/reward", fresh ? batch.RewardSeconds : 0);
         add("time/reference_logprobs", fresh ? batch.ReferenceSeconds : 0);

@@ -15,7 +15,7 @@ public sealed class DrGrpoLoss : GrpoLoss
     public override Tensor Reduce(Tensor perTokenLoss, Tensor mask, GrpoLossContext context)
     {
         using var scope = NewDisposeScope();
-        double denominator = (double)perTokenLoss.shape[0] * context.MaxCompletionLength * context.AccumulationSteps;
+        double denominator = (double)perTokenLoss.shape[0] * context.Shards * context.MaxCompletionLength * context.AccumulationSteps;
         return ((perTokenLoss * mask).sum() / denominator).MoveToOuterDisposeScope();
     }
 }

@@ -5,10 +5,23 @@ using AnatomyR1.TorchSharp.Policy;
 namespace AnatomyR1.TorchSharp.Training.Grpo.Losses;
 
 /// <summary>What a loss normalisation may need beyond the per-token losses and their mask.</summary>
-/// <param name="AccumulatedTokens">Completion tokens in the whole optimiser step (every micro-batch).</param>
+/// <param name="AccumulatedTokens">Completion tokens in the whole optimiser step (every micro-batch of every shard).</param>
 /// <param name="MaxCompletionLength">The completion length limit (<see cref="GenerationOptions.MaxNewTokens"/>).</param>
-/// <param name="AccumulationSteps">Micro-batches whose gradients are summed into one optimiser step.</param>
-public readonly record struct GrpoLossContext(long AccumulatedTokens, int MaxCompletionLength, int AccumulationSteps);
+/// <param name="AccumulationSteps">Micro-batches per shard whose gradients are summed into one optimiser step.</param>
+/// <remarks>
+/// With several shards (<see cref="GrpoOptions.Shards"/>, one or more per process in data-parallel runs) a micro-batch
+/// holds one shard's part of the global micro-batch, and the step's gradient is the sum over shards: a reduction must
+/// return its shard's share of the global loss (for a mean over completions, the shard's mean divided by
+/// <see cref="Shards"/>; for a mean over tokens, the shard's token sum over <see cref="MicroBatchTokens"/>).
+/// </remarks>
+public readonly record struct GrpoLossContext(long AccumulatedTokens, int MaxCompletionLength, int AccumulationSteps)
+{
+    /// <summary>Shards whose gradients are summed into the step (1 without sharding). All shards hold as many completions.</summary>
+    public int Shards { get; init; } = 1;
+
+    /// <summary>Completion tokens of this micro-batch summed over all shards (the global micro-batch); 0 when unknown.</summary>
+    public long MicroBatchTokens { get; init; }
+}
 
 /// <summary>
 /// Reduces masked per-token losses [N, T] of one micro-batch to the scalar whose gradient is accumulated. One small
