@@ -237,6 +237,16 @@ internal static class TrainCommand
                 stopCode = ExitCodes.HungUp;
                 cancel.Cancel();
             });
+
+            // SIGUSR1 does the same as SIGTERM. Open MPI's mpirun forwards it to every process at once, whereas its own
+            // SIGTERM reaches them only after odls_base_sigkill_timeout (1 s by default) with SIGKILL as many seconds later:
+            // kill -USR1 <mpirun> stops a data-parallel run with a checkpoint however long a step takes.
+            using var onUser1 = System.Runtime.InteropServices.PosixSignalRegistration.Create((System.Runtime.InteropServices.PosixSignal)10, context =>
+            {
+                context.Cancel = true;
+                stopCode = ExitCodes.Terminated;
+                cancel.Cancel();
+            });
             try
             {
                 int end = parse.GetValue(stopAfter) > 0 ? Math.Min(options.Steps, trainer.Step + parse.GetValue(stopAfter)) : options.Steps;

@@ -77,6 +77,29 @@ public sealed class GrpoMathTests
         Assert.Equal(expected, reduced.item<float>(), 5);
     }
 
+    [Theory]
+    [InlineData(GrpoLossType.Grpo, 3.25)]     // shard 0: (6/3) / 2 = 1;  shard 1: (9/2) / 2 = 2.25
+    [InlineData(GrpoLossType.Bnpo, 3.0)]      // 6/5 + 9/5: both over the global micro-batch's 5 tokens
+    [InlineData(GrpoLossType.DrGrpo, 1.875)]  // 6/(1·2·4) + 9/(1·2·4)
+    [InlineData(GrpoLossType.Dapo, 3.0)]      // 6/5 + 9/5
+    public void ShardsReturnTheirShareSoThatTheSumIsTheWholeBatchsLoss(GrpoLossType type, double whole)
+    {
+        using var scope = NewDisposeScope();
+        var (loss, mask) = Tokens();
+        var one = new GrpoLossContext(AccumulatedTokens: 5, MaxCompletionLength: 4, AccumulationSteps: 1);
+        Assert.Equal(whole, GrpoLoss.For(type).Reduce(loss, mask, one).item<float>(), 5);
+
+        // Each row is one shard's micro-batch; the shards' losses are summed (their gradients add up over processes).
+        var sharded = one with { Shards = 2, MicroBatchTokens = 5 };
+        double sum = 0;
+        for (int row = 0; row < 2; row++)
+        {
+            sum += GrpoLoss.For(type).Reduce(loss.narrow(0, row, 1), mask.narrow(0, row, 1), sharded).item<float>();
+        }
+
+        Assert.Equal(whole, sum, 5);
+    }
+
     [Fact]
     public void RatioIsClippedOnBothSidesOnlyWhereItWouldIncreaseTheObjective()
     {
