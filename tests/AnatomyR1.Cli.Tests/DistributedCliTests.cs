@@ -22,7 +22,7 @@ public sealed class DistributedCliTests
     {
         string? found = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(d => Path.Combine(d, "mpirun")).FirstOrDefault(File.Exists);
-        if (found is null && Environment.GetEnvironmentVariable("CI") is "true" or "1")
+        if (found is null && (Environment.GetEnvironmentVariable("ANATOMYR1_REQUIRE_MPI") is "1" || Environment.GetEnvironmentVariable("CI") is "true" or "1"))
         {
             Assert.Fail("mpirun is missing: .ci/run installs openmpi-bin; the data-parallel tests must run in CI.");
         }
@@ -199,17 +199,73 @@ public sealed class DistributedCliTests
 
         using var dir = new TempDir();
         string data = Synth(Path.Combine(dir.Path, "synth"));
+        // The built-in checkpoint with the last weight of its last tensor changed (still finite).
         string other = Path.Combine(dir.Path, "other");
-        Assert.Equal(ExitCodes.Ok, RunOne("train", "--data", data, "--method", "grpo", "--steps", "1", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--lr", "1e-2", "--out", other, "--device", "cpu").Code);
+        CopyFolder(Path.Combine(AppContext.BaseDirectory, "models", "anatomy-r1-tiny-warmstart"), other);
+        string weights = Path.Combine(other, "model.safetensors");
+        var bytes = File.ReadAllBytes(weights);
+        float last = BitConverter.ToSingle(bytes, bytes.Length - 4);
+        BitConverter.GetBytes(last + 0.25f).CopyTo(bytes, bytes.Length - 4);
+        File.WriteAllBytes(weights, bytes);
 
         string run = Path.Combine(dir.Path, "run");
         var builtIn = TrainArgs(data, run, 4);
-        var changed = builtIn.Concat(new[] { "--model", Path.Combine(other, "policy") }).ToArray();
+        var changed = builtIn.Concat(new[] { "--model", other }).ToArray();
         var (code, _, error) = RunMpi(mpirun, builtIn, changed);
         Assert.NotEqual(0, code);
         Assert.Contains("weights differ before step 1", error, StringComparison.Ordinal);
         Assert.Contains("process 1: sum", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(run, "metrics.jsonl")) && File.ReadAllLines(Path.Combine(run, "metrics.jsonl")).Length > 0);
+    }
+
+    [Theory]
+    [InlineData("USR1")]   // forwarded by mpirun at once
+    [InlineData("TERM")]   // reaches the processes after odls_base_sigkill_timeout (1 s), SIGKILL a second later
+    public async Task A_signal_to_mpirun_stops_every_process_at_the_same_step_with_a_checkpoint(string signal)
+    {
+        if (Mpirun() is not string mpirun)
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"));
+        string run = Path.Combine(dir.Path, "run");
+        string[] args = { "train", "--data", data, "--method", "grpo", "--steps", "2000", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "1000", "--out", run, "--device", "cpu" };
+        var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OMP_NUM_THREADS=1", "-np", "2", "dotnet", Cli }.Concat(args))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        string metrics = Path.Combine(run, "metrics.jsonl");
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline && !process.HasExited && (!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 2))
+        {
+            Thread.Sleep(100);
+        }
+
+        Assert.False(process.HasExited, "the run ended before it could be signalled: " + (process.HasExited ? await stderr : string.Empty));
+        using (var kill = Process.Start("kill", new[] { "-" + signal, process.Id.ToString(CultureInfo.InvariantCulture) })!)
+        {
+            kill.WaitForExit();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        string errorText = await stderr;
+        _ = await stdout;
+        int stoppedAt = File.ReadAllLines(metrics).Length;
+        Assert.True(Directory.Exists(Path.Combine(run, "checkpoints", $"checkpoint-{stoppedAt}")), $"exit {process.ExitCode}, {stoppedAt} steps: {errorText}");
+
+        // The checkpoint continues (here on one process with the same two shards).
+        var (code, output, error) = RunOne(args.Concat(new[] { "--resume", "--stop-after", "1", "--shards", "2" }).ToArray());
+        Assert.True(code == ExitCodes.Interrupted, error);
+        Assert.Contains("Resumed from", output, StringComparison.Ordinal);
+        Assert.Equal(stoppedAt + 1, File.ReadAllLines(metrics).Length);
     }
 
     private static void CopyFolder(string from, string to)
