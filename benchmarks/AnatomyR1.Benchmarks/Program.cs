@@ -5,7 +5,7 @@ namespace AnatomyR1.Benchmarks;
 /// <summary>Runs the benchmark suites: <c>dotnet run -c Release --project benchmarks/AnatomyR1.Benchmarks -- --filter '*'</c>.</summary>
 public static class Program
 {
-    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>), except <c>qwen-load-memory</c> (peak memory while loading a large Qwen2.5-VL checkpoint), <c>grpo-step-memory</c> (peak memory of a GRPO step per training mode, <see cref="GrpoTrainingModes"/>) and <c>qwen-token-counts</c> (the tokens each Qwen benchmark processes) <c>thread-sweep</c> (rollout time per intra-op thread count, <see cref="ThreadSweep"/>), <c>rollouts-alone</c> (one version's rollouts alone in a process) and <c>phase-breakdown</c> (the GRPO step's phases of this checkout against a baseline build, <see cref="PhaseBreakdown"/>).</summary>
+    /// <summary>Entry point; arguments go to BenchmarkDotNet's switcher (e.g. <c>--filter *Loading*</c>), except <c>qwen-load-memory</c> (peak memory while loading a large Qwen2.5-VL checkpoint), <c>grpo-step-memory</c> (peak memory of a GRPO step per training mode, <see cref="GrpoTrainingModes"/>) and <c>qwen-token-counts</c> (the tokens each Qwen benchmark processes) <c>thread-sweep</c> (rollout time per intra-op thread count, <see cref="ThreadSweep"/>), <c>rollouts-alone</c> (one version's rollouts alone in a process) <c>phase-breakdown</c> (the GRPO step's phases of this checkout against a baseline build, <see cref="PhaseBreakdown"/>) and <c>allreduce-sweep</c> (allreduce time against size, under mpirun, <see cref="AllReduceSweep"/>).</summary>
     /// <param name="args">BenchmarkDotNet arguments.</param>
     /// <returns>The exit code.</returns>
     public static int Main(string[] args)
@@ -23,6 +23,11 @@ public static class Program
         if (args.Length > 1 && args[0] == "grpo-step-memory-one")
         {
             return GrpoTrainingModes.MeasureOne(args[1], Console.Out);
+        }
+
+        if (args.Length > 0 && args[0] == "allreduce-sweep")
+        {
+            return AllReduceSweep.Run(Console.Out);
         }
 
         if (args.Length > 0 && args[0] == "thread-sweep")

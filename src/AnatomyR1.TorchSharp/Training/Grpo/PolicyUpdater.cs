@@ -242,7 +242,9 @@ internal sealed class PolicyUpdater : IDisposable
             var parameters = _languageParameters.Concat(_visionParameters).ToList();
             if (layout.Distributed)
             {
+                var reduce = Stopwatch.StartNew();
                 SumGradients(parameters, layout.Group);
+                add("time/allreduce", reduce.Elapsed.TotalSeconds);
             }
 
             gradNorm = nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm > 0 ? _options.MaxGradientNorm : double.MaxValue);
