@@ -145,9 +145,20 @@ internal static class TrainCommand
                 return ExitCodes.Usage;
             }
 
+            // Finding the checkpoint removes folders left by a killed save: the first process does that before the others look.
+            if (!main)
+            {
+                processes.Barrier();
+            }
+
             string? checkpoint = parse.GetValue(resume)
                 ? GrpoCheckpoint.LatestIntact(Path.Combine(run, GrpoSession.CheckpointsFolder), warning => stderr.WriteLine("warning: " + warning))
                 : null;
+            if (main)
+            {
+                processes.Barrier();
+            }
+
             if (parse.GetValue(resume) && checkpoint is null)
             {
                 // A run stopped (or killed) before its first checkpoint starts again from step 0; a folder that is not a
