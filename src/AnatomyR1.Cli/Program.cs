@@ -9,9 +9,17 @@ public static class Program
     public static int Main(string[] args)
     {
         int code = CliApp.Run(args, Console.Out, Console.Error);
+        var job = AnatomyR1.TorchSharp.Distributed.OpenMpiProcessGroup.Current;
+        if (job is { Size: > 1 } && code is not (ExitCodes.Ok or ExitCodes.Interrupted or ExitCodes.Terminated or ExitCodes.HungUp))
+        {
+            // An error that one process found alone (its data path, its run folder): the others may be waiting in a
+            // collective, and finalising would wait for them; end the whole job instead.
+            Console.Error.Flush();
+            job.Abort(code);
+        }
 
         // A process started by mpirun finalises MPI before it exits (Open MPI treats an exit without it as a failure).
-        AnatomyR1.TorchSharp.Distributed.OpenMpiProcessGroup.Current?.Dispose();
+        job?.Dispose();
         return code;
     }
 }

@@ -164,10 +164,13 @@ public sealed class DistributedCliTests
         Assert.True(oneCode == ExitCodes.Ok, oneError);
         Assert.Equal(Weights(straight), Weights(moved));
 
-        // Other shards sample differently, so the checkpoint refuses them by name.
-        var (refused, _, refusal) = RunOne(TrainArgs(data, moved, 6).Concat(new[] { "--resume", "--shards", "4" }).ToArray());
-        Assert.Equal(ExitCodes.Usage, refused);
-        Assert.Contains("shards", refusal, StringComparison.Ordinal);
+        // Other shards sample differently, so the checkpoint refuses them by name — one shard (not recorded) included.
+        foreach (var shards in new[] { new[] { "--shards", "4" }, Array.Empty<string>() })
+        {
+            var (refused, _, refusal) = RunOne(TrainArgs(data, moved, 6).Concat(new[] { "--resume" }).Concat(shards).ToArray());
+            Assert.Equal(ExitCodes.Usage, refused);
+            Assert.Contains("shards was 2", refusal, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
@@ -187,6 +190,31 @@ public sealed class DistributedCliTests
         Assert.NotEqual(0, code);
         Assert.Contains("error: process 1 of 2: ", error, StringComparison.Ordinal);
         Assert.Contains("no-such-model", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_process_that_finds_bad_input_alone_or_runs_other_settings_ends_the_job()
+    {
+        if (Mpirun() is not string mpirun)
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        string data = Synth(Path.Combine(dir.Path, "synth"));
+
+        // Bad input found by one process only (a data path missing on one node): an exit code, not an exception.
+        var good = TrainArgs(data, Path.Combine(dir.Path, "run"), 4);
+        var missing = TrainArgs(Path.Combine(dir.Path, "missing.json"), Path.Combine(dir.Path, "run"), 4);
+        var (code, _, error) = RunMpi(mpirun, good, missing);
+        Assert.NotEqual(0, code);
+        Assert.Contains("missing.json", error, StringComparison.Ordinal);
+
+        // Another seed on one process: the settings hash differs before step 1.
+        var seeded = TrainArgs(data, Path.Combine(dir.Path, "seeded"), 4);
+        var (seedCode, _, seedError) = RunMpi(mpirun, seeded, seeded.Concat(new[] { "--seed", "5" }).ToArray());
+        Assert.NotEqual(0, seedCode);
+        Assert.Contains("settings or training data differ before step 1", seedError, StringComparison.Ordinal);
     }
 
     [Fact]

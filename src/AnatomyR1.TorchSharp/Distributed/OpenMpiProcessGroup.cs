@@ -214,7 +214,18 @@ public sealed class OpenMpiProcessGroup : IProcessGroup
         try
         {
             const int RtldNow = 2, RtldGlobal = 0x100;
-            if (Native.dlopen(Library, RtldNow | RtldGlobal) == IntPtr.Zero)
+            IntPtr handle;
+            try
+            {
+                handle = Native.dlopen(Library, RtldNow | RtldGlobal);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                // glibc before 2.34 keeps dlopen in libdl.
+                handle = Native.dlopenLegacy(Library, RtldNow | RtldGlobal);
+            }
+
+            if (handle == IntPtr.Zero)
             {
                 problem = $"Open MPI's {Library} could not be loaded: install Open MPI 4.x (Debian: apt-get install openmpi-bin).";
                 return false;
@@ -234,6 +245,9 @@ public sealed class OpenMpiProcessGroup : IProcessGroup
     {
         [DllImport("libc.so.6", CharSet = CharSet.Ansi, BestFitMapping = false)]
         internal static extern IntPtr dlopen(string file, int mode);
+
+        [DllImport("libdl.so.2", EntryPoint = "dlopen", CharSet = CharSet.Ansi, BestFitMapping = false)]
+        internal static extern IntPtr dlopenLegacy(string file, int mode);
 
         [DllImport(Library)]
         internal static extern int MPI_Initialized(out int flag);

@@ -47,16 +47,24 @@ public static class ProcessGroups
         }
 
         bool direct = tensor.device_type == global::TorchSharp.DeviceType.CPU && tensor.is_contiguous();
-        using var buffer = direct ? null : tensor.detach().to(global::TorchSharp.DeviceType.CPU).contiguous();
-        var target = buffer ?? tensor;
-        var bytes = target.bytes;
-        if (target.dtype == ScalarType.Float32)
+        using var scope = NewDisposeScope();
+        var buffer = direct ? null : tensor.detach().to(global::TorchSharp.DeviceType.CPU).contiguous();
+        var flat = (buffer ?? tensor).view(-1);
+
+        // Spans hold at most 2 GiB: reduce in slices of 1 GiB (a 3B model's gradients are 15 GB).
+        long slice = (1L << 30) / (flat.dtype == ScalarType.Float32 ? sizeof(float) : sizeof(double));
+        for (long start = 0; start < flat.numel(); start += slice)
         {
-            group.AllReduce(MemoryMarshal.Cast<byte, float>(bytes), op);
-        }
-        else
-        {
-            group.AllReduce(MemoryMarshal.Cast<byte, double>(bytes), op);
+            var part = flat.narrow(0, start, Math.Min(slice, flat.numel() - start));
+            var bytes = part.bytes;
+            if (flat.dtype == ScalarType.Float32)
+            {
+                group.AllReduce(MemoryMarshal.Cast<byte, float>(bytes), op);
+            }
+            else
+            {
+                group.AllReduce(MemoryMarshal.Cast<byte, double>(bytes), op);
+            }
         }
 
         if (buffer is not null)

@@ -218,6 +218,9 @@ public sealed partial class GrpoCheckpoint
         return new GrpoCheckpoint(folder, Field("step"), Field("consecutive_nonfinite"), Field("skipped_steps"), settings);
     }
 
+    /// <summary>Settings recorded only when they differ from their value here (so older checkpoints, which lack them, still match).</summary>
+    private static readonly Dictionary<string, string> ImplicitSettings = new(StringComparer.Ordinal) { ["shards"] = "1" };
+
     /// <summary>
     /// Fails when a recorded setting differs from the current one (the resumed run would not continue the same run),
     /// naming every difference. Settings the checkpoint did not record (written by an older version) are not compared.
@@ -230,15 +233,16 @@ public sealed partial class GrpoCheckpoint
     {
         ArgumentNullException.ThrowIfNull(current);
         var refused = new List<string>();
-        foreach (var (name, value) in current)
+        foreach (var (name, value) in current.Concat(ImplicitSettings.Where(d => !current.ContainsKey(d.Key)).Select(d => KeyValuePair.Create(d.Key, (JsonNode?)null))))
         {
-            if (!Settings.ContainsKey(name))
+            bool implicitSetting = ImplicitSettings.TryGetValue(name, out string? absent);
+            if (!Settings.ContainsKey(name) && !implicitSetting)
             {
                 continue;
             }
 
-            string now = value?.ToJsonString() ?? "null";
-            string then = Settings[name]?.ToJsonString() ?? "null";
+            string now = value?.ToJsonString() ?? absent ?? "null";
+            string then = (Settings.TryGetPropertyValue(name, out var recorded) ? recorded?.ToJsonString() : null) ?? absent ?? "null";
             if (now == then)
             {
                 continue;

@@ -324,6 +324,11 @@ public sealed class GrpoSession : IDisposable
         void Add(string name, double value) => metrics.Add(new(name, value));
         double lr = _updater.SetLearningRates(step);
         bool finite;
+        if (_layout.Distributed && _weightsCheckedAt < 0)
+        {
+            CheckSettings(step);
+        }
+
         if (_layout.Distributed && _options.WeightCheckEvery > 0 && (_weightsCheckedAt < 0 || step - _weightsCheckedAt >= _options.WeightCheckEvery))
         {
             CheckWeights(step);
@@ -681,16 +686,40 @@ public sealed class GrpoSession : IDisposable
     }
 
     /// <summary>
-    /// Compares the processes' weights (the sum and the sum of squares of every trained parameter, in float64) and stops
-    /// with an error naming every process's checksum when they differ.
+    /// Before the first step: compares a hash of every recorded setting and of the training data over the processes (a
+    /// process with other options, other data or other shards would call collectives of other lengths) and stops with
+    /// an error when they differ.
+    /// </summary>
+    private void CheckSettings(int step)
+    {
+        byte[] digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(SettingsOf(_options, Examples).ToJsonString()));
+        double mine = BitConverter.ToUInt32(digest, 0);
+        int n = _layout.Group.Size;
+        var all = new double[n];
+        all[_layout.Group.Rank] = mine;
+        _layout.Group.GatherBySum(all);
+        if (all.Any(v => !v.Equals(all[0])))
+        {
+            string list = string.Join(", ", all.Select((v, r) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"process {r}: {(uint)v:x8}")));
+            _weightsCheckedAt = step;
+            throw new GrpoTrainingException($"The processes' settings or training data differ before step {step} (hashes {list}). Every process must run the same command with the same data files and options.");
+        }
+    }
+
+    /// <summary>
+    /// Compares the processes' weights (the sum and the sum of squares of every parameter of the policy — the base
+    /// weights too with LoRA — and of the trained ones, in float64) and stops with an error naming every process's
+    /// checksum when they differ.
     /// </summary>
     private void CheckWeights(int step)
     {
         double sum = 0, squares = 0;
+        var seen = new HashSet<IntPtr>();
+        var parameters = (Policy.AdapterModel?.parameters() ?? Policy.TrainableParameters()).Concat(_updater.OptimisedParameters);
         using (var scope = global::TorchSharp.torch.NewDisposeScope())
         using (global::TorchSharp.torch.no_grad())
         {
-            foreach (var p in _updater.OptimisedParameters)
+            foreach (var p in parameters.Where(p => seen.Add(p.Handle)))
             {
                 var x = p.detach().to(global::TorchSharp.torch.ScalarType.Float64);
                 sum += x.sum().item<double>();
@@ -708,7 +737,7 @@ public sealed class GrpoSession : IDisposable
         if (!same)
         {
             string list = string.Join("; ", Enumerable.Range(0, n).Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"process {r}: sum {all[2 * r]:R}, sum of squares {all[(2 * r) + 1]:R}")));
-            throw new GrpoTrainingException($"The processes' weights differ before step {step} ({list}). Every process must start from the same policy and options and run deterministically; check that all load the same files.");
+            throw new GrpoTrainingException($"The processes' weights differ before step {step} ({list}). Every process must start from the same policy and run deterministically; check that all load the same model files.");
         }
     }
 

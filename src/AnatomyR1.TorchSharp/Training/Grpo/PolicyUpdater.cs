@@ -237,6 +237,7 @@ internal sealed class PolicyUpdater : IDisposable
 
         finite = layout.Group.AllProcesses(finite);
         double gradNorm = double.NaN;
+        double allreduceSeconds = 0;
         if (finite)
         {
             var parameters = _languageParameters.Concat(_visionParameters).ToList();
@@ -244,7 +245,7 @@ internal sealed class PolicyUpdater : IDisposable
             {
                 var reduce = Stopwatch.StartNew();
                 SumGradients(parameters, layout.Group);
-                add("time/allreduce", reduce.Elapsed.TotalSeconds);
+                allreduceSeconds = reduce.Elapsed.TotalSeconds;
             }
 
             gradNorm = nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm > 0 ? _options.MaxGradientNorm : double.MaxValue);
@@ -278,9 +279,13 @@ internal sealed class PolicyUpdater : IDisposable
 
         add("entropy", entropySum / n);
         add("grad_norm", gradNorm);
-        Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds };
+        Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds, allreduceSeconds };
         layout.Group.AllReduce(seconds, Distributed.ReduceOp.Max);
         add("time/backward", seconds[0]);
+        if (layout.Distributed)
+        {
+            add("time/allreduce", seconds[1]);
+        }
         return finite;
     }
 
@@ -330,21 +335,29 @@ internal sealed class PolicyUpdater : IDisposable
     }
 
     /// <summary>
-    /// Sums the parameters' gradients over the processes, in one flat buffer. A parameter without a gradient here (not
-    /// reached by this process's loss) contributes zeros and receives the sum, so every process steps the same weights.
+    /// Sums the parameters' gradients over the processes, in one flat buffer. A parameter that has a gradient on some
+    /// process but not here (not reached by this process's loss) contributes zeros and receives the sum; a parameter that
+    /// no process reached keeps no gradient, as in one process, so AdamW skips it everywhere.
     /// </summary>
     private static void SumGradients(IReadOnlyList<Parameter> parameters, Distributed.IProcessGroup group)
     {
         using var scope = NewDisposeScope();
-        if (parameters.Any(p => p.grad is null))
+        var reached = parameters.Select(p => p.grad is null ? 0L : 1L).ToArray();
+        group.AllReduce(reached, Distributed.ReduceOp.Max);
+        var missing = parameters.Where((p, i) => reached[i] != 0 && p.grad is null).ToList();
+        if (missing.Count > 0)
         {
-            // Creates a zero gradient on every parameter that has none, through autograd (TorchSharp has no grad setter).
-            var touch = parameters.Where(p => p.grad is null).Select(p => p.sum() * 0).Aggregate((x, y) => x + y);
-            touch.backward();
+            // Zero gradients through autograd (TorchSharp has no gradient setter).
+            missing.Select(p => p.sum() * 0).Aggregate((x, y) => x + y).backward();
         }
 
-        var grads = parameters.Select(p => p.grad!).ToList();
-        using var flat = cat(grads.Select(g => g.reshape(-1)).ToList()).to(ScalarType.Float32);
+        var grads = parameters.Where((p, i) => reached[i] != 0).Select(p => p.grad!).ToList();
+        if (grads.Count == 0)
+        {
+            return;
+        }
+
+        var flat = cat(grads.Select(g => g.reshape(-1)).ToList()).to(ScalarType.Float32);
         Distributed.ProcessGroups.AllReduce(group, flat, Distributed.ReduceOp.Sum);
         using (no_grad())
         {
