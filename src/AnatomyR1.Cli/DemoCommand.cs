@@ -19,6 +19,9 @@ namespace AnatomyR1.Cli;
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>Completions per held-out question for the headroom metrics (sampled accuracy, maj@k, pass@k).</summary>
+    internal const int HeadroomK = 8;
+
     public static Command Create(IAnsiConsole console, TextWriter stderr)
     {
         var output = new Option<string>("--out") { Description = "Report folder (replaced).", DefaultValueFactory = _ => "anatomy-r1-demo" };
@@ -52,7 +55,8 @@ internal static class DemoCommand
             using (var start = BuiltInPolicy.Load(parse.GetValue(device)!))
             {
                 var before = PolicyEvaluation.Run(start, heldOut);
-                results.Add(new MethodResult("start (built-in checkpoint)", before.Accuracy, before.Count, Array.Empty<GrpoStepMetrics>(), 0));
+                var headroom = PolicyHeadroom.Run(start, heldOut, HeadroomK, seed: 7);
+                results.Add(new MethodResult("start (built-in checkpoint)", before.Accuracy, before.Count, Array.Empty<GrpoStepMetrics>(), 0) { Evaluation = before, Headroom = headroom, Key = "start" });
                 console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"start: held-out accuracy {before.Accuracy:P1}")));
             }
 
@@ -74,10 +78,12 @@ internal static class DemoCommand
                 history = TrainingDisplay.Run(console, trainer, options.Steps, options.Steps, method, CancellationToken.None);
                 var policy = trainer.Policy;
                 var after = PolicyEvaluation.Run(policy, heldOut);
-                results.Add(new MethodResult(method, after.Accuracy, after.Count, history, runClock.Elapsed.TotalSeconds));
+                var headroom = PolicyHeadroom.Run(policy, heldOut, HeadroomK, seed: 7);
+                results.Add(new MethodResult(method, after.Accuracy, after.Count, history, runClock.Elapsed.TotalSeconds) { Evaluation = after, Headroom = headroom, Key = method });
                 console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{method}: held-out accuracy {after.Accuracy:P1} after {history.Count} steps ({runClock.Elapsed.TotalSeconds:0} s)")));
             }
 
+            DemoReport.WriteResults(staging, results);
             DemoReport.Write(staging, results, train.Count, heldOut.Count, parse.GetValue(steps), clock.Elapsed);
             if (Directory.Exists(folder))
             {
@@ -114,6 +120,18 @@ internal static class DemoCommand
 /// <summary>One row of the demo's results.</summary>
 internal sealed record MethodResult(string Name, double Accuracy, int Count, IReadOnlyList<GrpoStepMetrics> History, double Seconds)
 {
+    /// <summary>The name in results.json (start, grpo, anatomy-r1).</summary>
+    public string Key { get; init; } = string.Empty;
+
+    /// <summary>The greedy evaluation with per-question correctness and perception.</summary>
+    public PolicyEvaluation? Evaluation { get; init; }
+
+    /// <summary>Sampled accuracy, maj@k and pass@k.</summary>
+    public PolicyHeadroom? Headroom { get; init; }
+
+    /// <summary>This method against the start on the same questions (null for the start).</summary>
+    public AnatomyR1.Evaluation.PairedComparison? VersusStart { get; set; }
+
     public double StandardError => Math.Sqrt(Accuracy * (1 - Accuracy) / Math.Max(1, Count));
 
     public double MeanOf(string metric, int from = 0, int count = int.MaxValue) =>
@@ -123,6 +141,59 @@ internal sealed record MethodResult(string Name, double Accuracy, int Count, IRe
 /// <summary>Writes report.md and the plots of the demo.</summary>
 internal static class DemoReport
 {
+    /// <summary>
+    /// Pairs every trained method with the start on the same held-out questions and writes results.json:
+    /// <c>{"held_out", "k", "methods": [{"name", "n", "accuracy", "delta_vs_start", "delta_ci95", "mcnemar_p",
+    /// "perception", "sampled_accuracy", "maj_at_k", "pass_at_k"}], "comparisons": [...]}</c>.
+    /// </summary>
+    public static void WriteResults(string folder, List<MethodResult> results)
+    {
+        var start = results[0];
+        foreach (var r in results.Skip(1))
+        {
+            r.VersusStart = AnatomyR1.Evaluation.PairedComparison.Of(start.Evaluation!.Correct, r.Evaluation!.Correct, seed: 1);
+        }
+
+        static double Round(double v) => Math.Round(v, 6);
+        var methods = results.Select(r => new Dictionary<string, object?>
+        {
+            ["name"] = r.Key,
+            ["n"] = r.Count,
+            ["accuracy"] = Round(r.Accuracy),
+            ["delta_vs_start"] = Round(r.VersusStart?.Difference ?? 0),
+            ["delta_ci95"] = r.VersusStart is { } v ? new[] { Round(v.Lower), Round(v.Upper) } : new[] { 0.0, 0.0 },
+            ["mcnemar_p"] = r.VersusStart is { } m ? Round(m.McNemarP) : 1.0,
+            ["perception"] = Round(r.Evaluation!.TraceNamesAnswer),
+            ["letter_agrees_with_trace"] = Round(r.Evaluation.LetterAgreesWithTrace),
+            ["sampled_accuracy"] = Round(r.Headroom!.SampledAccuracy),
+            ["maj_at_k"] = Round(r.Headroom.MajorityAccuracy),
+            ["pass_at_k"] = Round(r.Headroom.PassAtK),
+        }).ToList();
+        var comparisons = new List<Dictionary<string, object?>>();
+        void Compare(MethodResult a, MethodResult b)
+        {
+            var c = AnatomyR1.Evaluation.PairedComparison.Of(a.Evaluation!.Correct, b.Evaluation!.Correct, seed: 1);
+            comparisons.Add(new Dictionary<string, object?>
+            {
+                ["a"] = a.Key, ["b"] = b.Key, ["n"] = c.Count, ["delta"] = Round(c.Difference), ["ci95"] = new[] { Round(c.Lower), Round(c.Upper) },
+                ["only_a"] = c.OnlyA, ["only_b"] = c.OnlyB, ["mcnemar_p"] = Round(c.McNemarP), ["minimum_detectable_effect"] = Round(c.MinimumDetectableEffect),
+            });
+        }
+
+        foreach (var r in results.Skip(1))
+        {
+            Compare(start, r);
+        }
+
+        if (results.Count > 2)
+        {
+            Compare(results[1], results[2]);
+        }
+
+        var document = new Dictionary<string, object?> { ["held_out"] = start.Count, ["k"] = start.Headroom!.K, ["methods"] = methods, ["comparisons"] = comparisons };
+        File.WriteAllText(Path.Combine(folder, "results.json"), System.Text.Json.JsonSerializer.Serialize(document, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
     public static void Write(string folder, List<MethodResult> results, int trainCount, int heldOutCount, int steps, TimeSpan elapsed)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -152,12 +223,41 @@ internal static class DemoReport
         }
 
         text.AppendLine();
+        int k = results[0].Headroom!.K;
+        text.AppendLine(string.Create(inv, $"Paired on the same {heldOutCount} held-out questions (difference to the start with a 95% paired-bootstrap interval and McNemar's exact p), perception (the trace names the right anatomy) and headroom from {k} samples per question at T = 1 (results.json has all of it):"));
+        text.AppendLine();
+        text.AppendLine($"| Method | Accuracy | Δ vs start [95% CI] | McNemar p | Perception | Sampled accuracy | maj@{k} | pass@{k} |");
+        text.AppendLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var r in results)
+        {
+            string delta = r.VersusStart is { } v ? string.Create(inv, $"{v.Difference * 100:+0.0;-0.0;0.0} [{v.Lower * 100:+0.0;-0.0;0.0}, {v.Upper * 100:+0.0;-0.0;0.0}] pts") : "–";
+            string p = r.VersusStart is { } m ? m.McNemarP.ToString("0.000", inv) : "–";
+            text.AppendLine(string.Create(inv, $"| {r.Name} | {r.Accuracy:P1} | {delta} | {p} | {r.Evaluation!.TraceNamesAnswer:P1} | {r.Headroom!.SampledAccuracy:P1} | {r.Headroom.MajorityAccuracy:P1} | {r.Headroom.PassAtK:P1} |"));
+        }
+
+        text.AppendLine();
         text.AppendLine("## What the numbers show");
         text.AppendLine();
-        double diff = ar1.Accuracy - grpo.Accuracy;
+        foreach (var r in results.Skip(1))
+        {
+            var v = r.VersusStart!;
+            string verdict = v.Lower > 0 ? "above the start: the whole interval is above zero"
+                : v.Upper < 0 ? "below the start: the whole interval is below zero"
+                : "no measurable change: the interval includes zero";
+            double perceptionChange = r.Evaluation!.TraceNamesAnswer - results[0].Evaluation!.TraceNamesAnswer;
+            text.AppendLine(string.Create(inv, $"- {r.Name} vs start: {v.Difference * 100:+0.0;-0.0;0.0} points [{v.Lower * 100:+0.0;-0.0;0.0}, {v.Upper * 100:+0.0;-0.0;0.0}], {v.OnlyB} questions gained and {v.OnlyA} lost — {verdict}. Perception {perceptionChange * 100:+0.0;-0.0;0.0} points. With this many questions and this discordance the smallest difference detectable with 80% power is {v.MinimumDetectableEffect * 100:0.0} points."));
+        }
+
+        var start0 = results[0].Headroom!;
+        double headroom = start0.MajorityAccuracy - results[0].Accuracy;
+        string reading = headroom > 0.01
+            ? string.Create(inv, $"the majority of {k} samples is {headroom * 100:0.0} points above greedy decoding: headroom RL can turn into greedy accuracy")
+            : string.Create(inv, $"the majority of {k} samples is not above greedy decoding ({headroom * 100:+0.0;-0.0;0.0} points): sampling shows no headroom on these questions that RL could turn into greedy accuracy");
+        text.AppendLine(string.Create(inv, $"- Headroom of the start: greedy {results[0].Accuracy:P1}, one sample at T = 1 {start0.SampledAccuracy:P1}, majority of {k} {start0.MajorityAccuracy:P1}, any of {k} {start0.PassAtK:P1} — {reading}. pass@{k} mostly counts lucky letters (a random guesser among 4 options reaches {1 - Math.Pow(0.75, k):P0})."));
         double zeroGrpo = grpo.MeanOf("frac_reward_zero_std"), zeroAr1 = ar1.MeanOf("frac_reward_zero_std");
         double se = Math.Sqrt((ar1.StandardError * ar1.StandardError) + (grpo.StandardError * grpo.StandardError));
-        text.AppendLine(string.Create(inv, $"- Accuracy: Anatomy-R1 {ar1.Accuracy:P1} vs GRPO {grpo.Accuracy:P1}, a difference of {diff * 100:+0.0;-0.0} points with a standard error of {se * 100:0.0} points, so {(Math.Abs(diff) > 2 * se ? "beyond two standard errors" : "within two standard errors (no measurable difference from one seed)")}."));
+        var paired = AnatomyR1.Evaluation.PairedComparison.Of(grpo.Evaluation!.Correct, ar1.Evaluation!.Correct, seed: 1);
+        text.AppendLine(string.Create(inv, $"- Anatomy-R1 vs GRPO, paired: {paired.Difference * 100:+0.0;-0.0;0.0} points [{paired.Lower * 100:+0.0;-0.0;0.0}, {paired.Upper * 100:+0.0;-0.0;0.0}] (McNemar p = {paired.McNemarP:0.000}), {(paired.Significant ? "a measurable difference" : "no measurable difference from one seed")}; unpaired the standard error of the difference would be {se * 100:0.0} points."));
         double arFirst = ar1.MeanOf("curriculum/mean_s_q", 0, 5), arLast = ar1.MeanOf("curriculum/mean_s_q", ar1.History.Count - 5, 5);
         double gFirst = grpo.MeanOf("curriculum/mean_s_q", 0, 5), gLast = grpo.MeanOf("curriculum/mean_s_q", grpo.History.Count - 5, 5);
         text.AppendLine(string.Create(inv, $"- Curriculum: the batch-mean S(q) under Anatomy-R1 went from {arFirst:0.000} to {arLast:0.000} ({(arLast > arFirst + 0.05 ? "it rose: easy questions first" : "it did not rise clearly")}); under GRPO (random order) from {gFirst:0.000} to {gLast:0.000} ({(Math.Abs(gLast - gFirst) < 0.07 ? "about flat, as random order should be" : "batch-to-batch noise of 8 questions")}; see s_q.png)."));

@@ -269,6 +269,27 @@ public sealed class SynthCliTests
 
         Assert.Equal(5, File.ReadAllLines(Path.Combine(folder, "runs", "anatomy-r1", "metrics.jsonl")).Length);
         Assert.False(Directory.Exists(folder + ".partial"));
+
+        // results.json: one entry per method with the paired interval against the start and the headroom metrics.
+        using var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "results.json")));
+        var methods = results.RootElement.GetProperty("methods").EnumerateArray().ToList();
+        Assert.Equal(new[] { "start", "grpo", "anatomy-r1" }, methods.Select(m => m.GetProperty("name").GetString()).ToArray());
+        foreach (var m in methods)
+        {
+            double accuracy = m.GetProperty("accuracy").GetDouble();
+            double delta = m.GetProperty("delta_vs_start").GetDouble();
+            var ci = m.GetProperty("delta_ci95").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+            Assert.InRange(accuracy, 0, 1);
+            Assert.Equal(accuracy - methods[0].GetProperty("accuracy").GetDouble(), delta, 5);
+            Assert.True(ci[0] <= delta + 1e-9 && delta <= ci[1] + 1e-9, $"{delta} outside [{ci[0]}, {ci[1]}]");
+            Assert.True(m.GetProperty("pass_at_k").GetDouble() >= m.GetProperty("sampled_accuracy").GetDouble());
+            foreach (string field in new[] { "n", "perception", "maj_at_k", "mcnemar_p" })
+            {
+                Assert.True(m.TryGetProperty(field, out _), field);
+            }
+        }
+
+        Assert.Contains("Δ vs start [95% CI]", report, StringComparison.Ordinal);
         Assert.Contains("Held-out accuracy (greedy)", output.ToString(), StringComparison.Ordinal);
     }
 
