@@ -254,7 +254,7 @@ public sealed class SynthCliTests
         using var dir = new TempDir();
         string folder = Path.Combine(dir.Path, "demo");
         var output = new StringWriter();
-        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "demo", "--out", folder, "--steps", "5", "--records", "120", "--device", "cpu" }, output, new StringWriter()));
+        Assert.Equal(ExitCodes.Ok, CliApp.Run(new[] { "demo", "--out", folder, "--steps", "5", "--records", "120", "--eval-records", "40", "--device", "cpu" }, output, new StringWriter()));
         string report = File.ReadAllText(Path.Combine(folder, "report.md"));
         Assert.Contains("| grpo |", report, StringComparison.Ordinal);
         Assert.Contains("| anatomy-r1 |", report, StringComparison.Ordinal);

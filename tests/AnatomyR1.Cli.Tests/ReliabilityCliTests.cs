@@ -220,14 +220,27 @@ public sealed class ReliabilityCliTests
 
         // Kill −9 the same run again and again at random moments: while loading, training, appending metrics, writing
         // checkpoints or the final policy. Every relaunch must resume (or, before the first checkpoint, start over).
+        // 8 launches of a 12-step run that advance 0–2 steps each (plus what 0–400 ms allow): most are killed.
         var random = new Random(20261202);
         int kills = 0;
         for (int round = 0; round < 8; round++)
         {
+            // The moment is drawn against the run's own progress, not the clock, so that the machine's speed cannot
+            // let whole runs finish between kills: wait for 0–2 new steps (0: still loading), then 0–400 ms more.
+            string metrics = Path.Combine(killed, "metrics.jsonl");
+            int Lines() => File.Exists(metrics) ? File.ReadAllLines(metrics).Length : 0;
+            int target = Lines() + random.Next(0, 3);
+            int extra = random.Next(0, 400);
             using var process = StartCli(Args(killed).Concat(round > 0 ? new[] { "--resume" } : Array.Empty<string>()));
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
-            bool exited = process.WaitForExit(random.Next(1500, 5000));
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            while (!process.HasExited && Lines() < target && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20);
+            }
+
+            bool exited = process.WaitForExit(extra);
             if (!exited)
             {
                 process.Kill();
