@@ -75,13 +75,19 @@ public sealed class GrpoTrainerTests : IClassFixture<SmallSyntheticData>
                 "reward", "reward_std", "rewards/accuracy/mean", "rewards/accuracy/std", "rewards/format/mean", "rewards/format/std", "frac_reward_zero_std",
                 "kl", "clip_ratio/low_mean", "clip_ratio/high_mean", "clip_ratio/region_mean", "completions/mean_length", "completions/min_length",
                 "completions/max_length", "completions/clipped_ratio", "entropy", "grad_norm", "learning_rate", "step_time", "tokens_per_second",
-                "time/generation", "time/reward", "time/reference_logprobs", "time/backward",
+                "time/generation", "time/reward", "time/reference_logprobs", "time/backward", "dead_groups/all_right", "dead_groups/all_wrong",
             })
             {
                 Assert.True(logged.TryGet(name, out _), $"metric '{name}' missing");
             }
 
             Assert.Contains(logged.Values, v => v.Key.StartsWith("frac_reward_zero_std/", StringComparison.Ordinal));
+
+            // Dead groups are all right or all wrong on accuracy, or dead on the format reward alone.
+            foreach (var m in seen)
+            {
+                Assert.True(m["dead_groups/all_right"] + m["dead_groups/all_wrong"] <= m["frac_reward_zero_std"] + 1e-9, m.ToString());
+            }
             Assert.Equal(seen[1]["reward"], logged["reward"], 9);
             Assert.InRange(logged["completions/mean_length"], 1, 48);
 

@@ -3,6 +3,9 @@ namespace AnatomyR1.TorchSharp.Training.Grpo;
 /// <summary>The metrics of a generation batch (TRL's names where TRL has one): rewards, zero-variance groups overall and per answer class, S(q), GDQA, dynamic sampling, completion lengths and timings.</summary>
 internal static class RolloutMetrics
 {
+    /// <summary>The accuracy reward's name: its scores split the dead groups into all right and all wrong.</summary>
+    private const string AccuracyName = "accuracy";
+
     public static void Add(BatchView batch, IReadOnlyList<GrpoExample> examples, GrpoOptions options, Action<string, double> add)
     {
         var groups = batch.Groups;
@@ -18,6 +21,13 @@ internal static class RolloutMetrics
         }
 
         add("frac_reward_zero_std", groups.Average(g => g.ZeroStd ? 1.0 : 0.0));
+        if (options.Rewards.Terms.Any(t => t.Function.Name == AccuracyName))
+        {
+            // What killed the dead groups: every completion right (nothing left to learn) or every one wrong (no signal).
+            add("dead_groups/all_right", groups.Average(g => g.ZeroStd && g.PerFunction[AccuracyName].All(v => v is > 0) ? 1.0 : 0.0));
+            add("dead_groups/all_wrong", groups.Average(g => g.ZeroStd && g.PerFunction[AccuracyName].All(v => v is not > 0) ? 1.0 : 0.0));
+        }
+
         if (groups.All(g => examples[g.ExampleIndex].OptionSimilarity is float s && float.IsFinite(s)))
         {
             add("curriculum/mean_s_q", groups.Average(g => (double)examples[g.ExampleIndex].OptionSimilarity!.Value));
