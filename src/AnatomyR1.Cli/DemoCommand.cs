@@ -144,6 +144,9 @@ internal sealed record MethodResult(string Name, double Accuracy, int Count, IRe
     /// <summary>This method against the start on the same questions (null for the start).</summary>
     public AnatomyR1.Evaluation.PairedComparison? VersusStart { get; set; }
 
+    /// <summary>This method against the method before it in the results (Anatomy-R1 against GRPO), or null.</summary>
+    public AnatomyR1.Evaluation.PairedComparison? VersusPrevious { get; set; }
+
     public double StandardError => Math.Sqrt(Accuracy * (1 - Accuracy) / Math.Max(1, Count));
 
     public double MeanOf(string metric, int from = 0, int count = int.MaxValue) =>
@@ -182,9 +185,8 @@ internal static class DemoReport
             ["pass_at_k"] = Round(r.Headroom.PassAtK),
         }).ToList();
         var comparisons = new List<Dictionary<string, object?>>();
-        void Compare(MethodResult a, MethodResult b)
+        void Compare(MethodResult a, MethodResult b, AnatomyR1.Evaluation.PairedComparison c)
         {
-            var c = AnatomyR1.Evaluation.PairedComparison.Of(a.Evaluation!.Correct, b.Evaluation!.Correct, seed: 1);
             comparisons.Add(new Dictionary<string, object?>
             {
                 ["a"] = a.Key, ["b"] = b.Key, ["n"] = c.Count, ["delta"] = Round(c.Difference), ["ci95"] = new[] { Round(c.Lower), Round(c.Upper) },
@@ -194,12 +196,13 @@ internal static class DemoReport
 
         foreach (var r in results.Skip(1))
         {
-            Compare(start, r);
+            Compare(start, r, r.VersusStart!);
         }
 
         if (results.Count > 2)
         {
-            Compare(results[1], results[2]);
+            results[2].VersusPrevious = AnatomyR1.Evaluation.PairedComparison.Of(results[1].Evaluation!.Correct, results[2].Evaluation!.Correct, seed: 1);
+            Compare(results[1], results[2], results[2].VersusPrevious!);
         }
 
         var document = new Dictionary<string, object?> { ["held_out"] = start.Count, ["k"] = start.Headroom!.K, ["headroom_questions"] = start.Headroom.Count, ["methods"] = methods, ["comparisons"] = comparisons };
@@ -271,7 +274,7 @@ internal static class DemoReport
         text.AppendLine(string.Create(inv, $"- Headroom of the start on {start0.Count} questions: greedy {greedy:P1}, one sample at T = 1 {start0.SampledAccuracy:P1}, majority of {k} {start0.MajorityAccuracy:P1}, any of {k} {start0.PassAtK:P1} — {reading}. pass@{k} mostly counts lucky letters (a random guesser among 4 options reaches {1 - Math.Pow(0.75, k):P0})."));
         double zeroGrpo = grpo.MeanOf("frac_reward_zero_std"), zeroAr1 = ar1.MeanOf("frac_reward_zero_std");
         double se = Math.Sqrt((ar1.StandardError * ar1.StandardError) + (grpo.StandardError * grpo.StandardError));
-        var paired = AnatomyR1.Evaluation.PairedComparison.Of(grpo.Evaluation!.Correct, ar1.Evaluation!.Correct, seed: 1);
+        var paired = ar1.VersusPrevious ?? AnatomyR1.Evaluation.PairedComparison.Of(grpo.Evaluation!.Correct, ar1.Evaluation!.Correct, seed: 1);
         text.AppendLine(string.Create(inv, $"- Anatomy-R1 vs GRPO, paired: {paired.Difference * 100:+0.0;-0.0;0.0} points [{paired.Lower * 100:+0.0;-0.0;0.0}, {paired.Upper * 100:+0.0;-0.0;0.0}] (McNemar p = {paired.McNemarP:0.000}), {(paired.Significant ? "a measurable difference" : "no measurable difference from one seed")}; unpaired the standard error of the difference would be {se * 100:0.0} points."));
         double arFirst = ar1.MeanOf("curriculum/mean_s_q", 0, 5), arLast = ar1.MeanOf("curriculum/mean_s_q", ar1.History.Count - 5, 5);
         double gFirst = grpo.MeanOf("curriculum/mean_s_q", 0, 5), gLast = grpo.MeanOf("curriculum/mean_s_q", grpo.History.Count - 5, 5);

@@ -43,8 +43,23 @@ public sealed class DistributedCliTests
         "--batch-size", "8", "--num-generations", "4", "--max-new-tokens", "24", "--checkpoint-every", "2", "--out", run, "--device", "cpu",
     };
 
-    /// <summary>Runs <c>mpirun</c> with one application context per argument list (MPMD), each one process.</summary>
+    /// <summary>Runs <c>mpirun</c> to the end (see <see cref="StartMpi"/>); a run that does not end in 4 minutes is a hang.</summary>
     private static (int Code, string Out, string Err) RunMpi(string mpirun, params string[][] contexts)
+    {
+        using var process = StartMpi(mpirun, contexts);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail("mpirun did not finish within 4 minutes (a hang): " + stderr.Result);
+        }
+
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Starts <c>mpirun</c> with one application context per argument list (MPMD), each one process.</summary>
+    private static Process StartMpi(string mpirun, params string[][] contexts)
     {
         var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OMP_NUM_THREADS=1" })
@@ -65,16 +80,7 @@ public sealed class DistributedCliTests
             }
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(4)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail("mpirun did not finish within 4 minutes (a hang): " + stderr.Result);
-        }
-
-        return (process.ExitCode, stdout.Result, stderr.Result);
+        return Process.Start(start)!;
     }
 
     private static (int Code, string Out, string Err) RunOne(params string[] args)
@@ -260,27 +266,13 @@ public sealed class DistributedCliTests
         string data = Synth(Path.Combine(dir.Path, "synth"));
         string run = Path.Combine(dir.Path, "run");
         string[] args = { "train", "--data", data, "--method", "grpo", "--steps", "2000", "--batch-size", "2", "--num-generations", "2", "--max-new-tokens", "8", "--checkpoint-every", "1000", "--out", run, "--device", "cpu" };
-        var start = new ProcessStartInfo(mpirun) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "--allow-run-as-root", "--oversubscribe", "-x", "OMP_NUM_THREADS=1", "-np", "2", "dotnet", Cli }.Concat(args))
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = StartMpi(mpirun, args, args);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         string metrics = Path.Combine(run, "metrics.jsonl");
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline && !process.HasExited && (!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 2))
-        {
-            Thread.Sleep(100);
-        }
-
+        RunningCli.WaitForSteps(process, metrics, 2);
         Assert.False(process.HasExited, "the run ended before it could be signalled: " + (process.HasExited ? await stderr : string.Empty));
-        using (var kill = Process.Start("kill", new[] { "-" + signal, process.Id.ToString(CultureInfo.InvariantCulture) })!)
-        {
-            kill.WaitForExit();
-        }
+        RunningCli.Signal(process, signal);
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);

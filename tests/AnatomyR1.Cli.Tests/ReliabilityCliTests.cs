@@ -166,17 +166,9 @@ public sealed class ReliabilityCliTests
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         string metrics = Path.Combine(run, "metrics.jsonl");
-        var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (DateTime.UtcNow < deadline && !process.HasExited && (!File.Exists(metrics) || File.ReadAllLines(metrics).Length < 2))
-        {
-            Thread.Sleep(100);
-        }
-
+        RunningCli.WaitForSteps(process, metrics, 2);
         Assert.False(process.HasExited, "the run ended before it could be signalled: " + (process.HasExited ? await stderr : string.Empty));
-        using (var kill = Process.Start("kill", new[] { "-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) })!)
-        {
-            kill.WaitForExit();
-        }
+        RunningCli.Signal(process, "TERM");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         await process.WaitForExitAsync(timeout.Token);

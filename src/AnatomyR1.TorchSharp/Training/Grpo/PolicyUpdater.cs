@@ -1,5 +1,5 @@
-using AnatomyR1.TorchSharp.Distributed;
 using System.Diagnostics;
+using AnatomyR1.TorchSharp.Distributed;
 using AnatomyR1.TorchSharp.Lora;
 using AnatomyR1.TorchSharp.Policy;
 using AnatomyR1.TorchSharp.Training.Grpo.Losses;
@@ -135,9 +135,9 @@ internal sealed class PolicyUpdater : IDisposable
         }
 
         counts[micro] = counts.Take(micro).Sum();
-        layout.Group.AllReduce(counts, Distributed.ReduceOp.Sum);
+        layout.Group.AllReduce(counts, ReduceOp.Sum);
         Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds };
-        layout.Group.AllReduce(seconds, Distributed.ReduceOp.Max);
+        layout.Group.AllReduce(seconds, ReduceOp.Max);
         foreach (var batch in shards)
         {
             batch.TokenCount = counts[micro];
@@ -257,7 +257,7 @@ internal sealed class PolicyUpdater : IDisposable
         }
 
         _policy.SetTraining(false);
-        layout.Group.AllReduce(sums, Distributed.ReduceOp.Sum);
+        layout.Group.AllReduce(sums, ReduceOp.Sum);
         double lossSum = sums[0], tokens = sums[1], klSum = sums[2], lowSum = sums[3], highSum = sums[4], entropySum = sums[5];
         double n = Math.Max(tokens, 1);
         add("loss", finite ? lossSum : double.NaN);
@@ -280,7 +280,7 @@ internal sealed class PolicyUpdater : IDisposable
         add("entropy", entropySum / n);
         add("grad_norm", gradNorm);
         Span<double> seconds = stackalloc double[] { clock.Elapsed.TotalSeconds, allreduceSeconds };
-        layout.Group.AllReduce(seconds, Distributed.ReduceOp.Max);
+        layout.Group.AllReduce(seconds, ReduceOp.Max);
         add("time/backward", seconds[0]);
         if (layout.Distributed)
         {
@@ -339,11 +339,11 @@ internal sealed class PolicyUpdater : IDisposable
     /// process but not here (not reached by this process's loss) contributes zeros and receives the sum; a parameter that
     /// no process reached keeps no gradient, as in one process, so AdamW skips it everywhere.
     /// </summary>
-    private static void SumGradients(IReadOnlyList<Parameter> parameters, Distributed.IProcessGroup group)
+    private static void SumGradients(IReadOnlyList<Parameter> parameters, IProcessGroup group)
     {
         using var scope = NewDisposeScope();
         var reached = parameters.Select(p => p.grad is null ? 0L : 1L).ToArray();
-        group.AllReduce(reached, Distributed.ReduceOp.Max);
+        group.AllReduce(reached, ReduceOp.Max);
         var missing = parameters.Where((p, i) => reached[i] != 0 && p.grad is null).ToList();
         if (missing.Count > 0)
         {
@@ -358,7 +358,7 @@ internal sealed class PolicyUpdater : IDisposable
         }
 
         var flat = cat(grads.Select(g => g.reshape(-1)).ToList()).to(ScalarType.Float32);
-        Distributed.ProcessGroups.AllReduce(group, flat, Distributed.ReduceOp.Sum);
+        group.AllReduce(flat, ReduceOp.Sum);
         using (no_grad())
         {
             long offset = 0;

@@ -1,8 +1,8 @@
-using AnatomyR1.TorchSharp.Distributed;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AnatomyR1.Data;
 using AnatomyR1.Rewards;
+using AnatomyR1.TorchSharp.Distributed;
 using AnatomyR1.TorchSharp.Policy;
 using static TorchSharp.torch;
 
@@ -66,7 +66,7 @@ internal sealed class RolloutCollector
                 counts[work.Shard] = work.Groups.Count(g => g.ZeroStd);
             }
 
-            layout.Group.AllReduce(counts, Distributed.ReduceOp.Sum);
+            layout.Group.AllReduce(counts, ReduceOp.Sum);
             var candidates = _sampler.Draw(step, attempt, (int)counts.Sum());
             foreach (var work in shards)
             {
@@ -113,7 +113,7 @@ internal sealed class RolloutCollector
             }
         }
 
-        layout.Group.AllReduce(writer, Distributed.ReduceOp.Max);
+        layout.Group.AllReduce(writer, ReduceOp.Max);
         var values = new long[_lastZeroStd.Length];
         foreach (var work in shards)
         {
@@ -126,7 +126,7 @@ internal sealed class RolloutCollector
             }
         }
 
-        layout.Group.AllReduce(values, Distributed.ReduceOp.Sum);
+        layout.Group.AllReduce(values, ReduceOp.Sum);
         for (int i = 0; i < values.Length; i++)
         {
             _lastZeroStd[i] = writer[i] > 0 ? (sbyte)values[i] : startState[i];
